@@ -1,0 +1,938 @@
+//! The connection state machine: the one place where bytes become frames,
+//! frames become messages, and application calls become bytes.
+//!
+//! It does no I/O. Feed it what the transport received ([`Connection::receive`],
+//! or [`Connection::read_buf`] + [`Connection::commit`] to skip a copy), drain
+//! [`Connection::next_event`], and write out what [`Connection::output`]
+//! holds. See the crate documentation for a complete client/server exchange.
+
+use std::io::IoSlice;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::buffer::{ReadBuffer, WriteQueue, MIN_READ};
+use crate::close::{self, CloseCode, CloseFrame, MAX_REASON_LEN};
+use crate::error::{Error, ProtocolError};
+use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+use crate::handshake::{
+    self, parse_request, parse_response, validate_request, Accept, ClientRequest, HandshakeError,
+    Reject, Request, Response,
+};
+use crate::mask::apply_mask;
+use crate::utf8::{Utf8Bytes, Utf8Validator};
+
+/// Which end of the connection this is. Clients mask what they send and
+/// require unmasked frames; servers the reverse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The end that opened the connection.
+    Client,
+    /// The end that accepted it.
+    Server,
+}
+
+/// The connection's state, with the values of the browser's
+/// `WebSocket.readyState`.
+///
+/// ```
+/// assert_eq!(rfc6455::ReadyState::Closing as u8, 2);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum ReadyState {
+    /// 0: the opening handshake is under way.
+    Connecting = 0,
+    /// 1: messages flow both ways.
+    Open = 1,
+    /// 2: this end sent a close frame and waits for the peer's.
+    Closing = 2,
+    /// 3: the close handshake completed, or the connection failed.
+    Closed = 3,
+}
+
+/// Limits and behaviour of a connection.
+///
+/// The defaults admit 16 MiB frames and messages (enough for the
+/// Autobahn|Testsuite) while bounding what a hostile peer can make us buffer.
+///
+/// ```
+/// let config = rfc6455::Config {
+///     max_message_size: 1 << 20,
+///     ..Default::default()
+/// };
+/// assert_eq!(config.max_frame_size, 16 << 20);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The largest payload of one frame; a larger declared length is refused
+    /// with 1009 as soon as the header arrives.
+    pub max_frame_size: usize,
+    /// The largest message (all fragments together); refused with 1009.
+    pub max_message_size: usize,
+    /// The largest opening-handshake head (request or response line plus
+    /// headers).
+    pub max_handshake_size: usize,
+    /// Answer every ping with a pong automatically.
+    pub auto_pong: bool,
+    /// How many bytes may wait to be written before sends fail with
+    /// [`Error::BufferFull`]. A message is always accepted when nothing is
+    /// waiting, so one message larger than this still goes out.
+    pub max_buffered_amount: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 16 << 20,
+            max_handshake_size: 64 << 10,
+            auto_pong: true,
+            max_buffered_amount: 16 << 20,
+        }
+    }
+}
+
+/// A complete data message.
+///
+/// ```
+/// use rfc6455::Message;
+/// let m = Message::from("hi");
+/// assert!(m.is_text());
+/// assert_eq!(m.as_bytes(), b"hi");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A text message, validated UTF-8.
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+impl Message {
+    /// The payload bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Message::Text(t) => t.as_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+
+    /// Whether this is a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// The payload length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The payload, without copying.
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Message::Text(t) => t.into_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Self {
+        Message::Text(s.into())
+    }
+}
+
+impl From<String> for Message {
+    fn from(s: String) -> Self {
+        Message::Text(s.into())
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(b: Vec<u8>) -> Self {
+        Message::Binary(b.into())
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(b: Bytes) -> Self {
+        Message::Binary(b)
+    }
+}
+
+/// The kind of a data message, for sending one in fragments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// A text message.
+    Text,
+    /// A binary message.
+    Binary,
+}
+
+/// What the connection reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Server only: a request arrived. Answer it with [`Connection::accept`]
+    /// or [`Connection::reject`]; until then no more events come.
+    Request(Request),
+    /// Client only: the server accepted; the connection is open.
+    Open(Response),
+    /// A complete message.
+    Message(Message),
+    /// A ping (already answered with a pong when `auto_pong` is on).
+    Ping(Bytes),
+    /// A pong.
+    Pong(Bytes),
+    /// The peer's close frame (`None` if it carried no code). If this end
+    /// had not yet sent a close, the reply echoing the code is already
+    /// queued. The connection is now [`ReadyState::Closed`].
+    Close(Option<CloseFrame>),
+}
+
+enum Handshake {
+    Client { key: String, protocols: Vec<String> },
+    ServerAwaitingRequest,
+    ServerAwaitingDecision(Request),
+    Done,
+}
+
+/// A frame whose header has been read and whose payload is arriving.
+#[derive(Clone, Copy)]
+struct PartialFrame {
+    header: FrameHeader,
+    /// Payload bytes unmasked so far (in place, in the read buffer).
+    unmasked: usize,
+    /// Payload bytes checked for UTF-8 so far (text only).
+    validated: usize,
+}
+
+/// A fragmented message being reassembled.
+struct Assembly {
+    kind: MessageKind,
+    data: BytesMut,
+}
+
+/// A WebSocket connection, client or server, without I/O.
+///
+/// ```
+/// use rfc6455::{ClientRequest, Config, Connection, Event, Message, ReadyState};
+///
+/// let mut client = Connection::client(ClientRequest::new("ws://localhost/")?, Config::default())?;
+/// let mut server = Connection::server(Config::default());
+/// // Move bytes both ways until nothing is left to write.
+/// fn pump(from: &mut Connection, to: &mut Connection) {
+///     let n = from.output().len();
+///     to.receive(&from.output().to_vec());
+///     from.consume_output(n);
+/// }
+/// pump(&mut client, &mut server);
+/// let Some(Event::Request(req)) = server.next_event()? else { panic!() };
+/// assert_eq!(req.path(), "/");
+/// server.accept(rfc6455::Accept::new())?;
+/// pump(&mut server, &mut client);
+/// assert!(matches!(client.next_event()?, Some(Event::Open(_))));
+/// assert_eq!(client.ready_state(), ReadyState::Open);
+///
+/// client.send_text("hello")?;
+/// pump(&mut client, &mut server);
+/// assert_eq!(server.next_event()?, Some(Event::Message(Message::from("hello"))));
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
+pub struct Connection {
+    role: Role,
+    config: Config,
+    state: ReadyState,
+    handshake: Handshake,
+    head_scanned: usize,
+    protocol: Option<String>,
+    input: ReadBuffer,
+    eof: bool,
+    output: WriteQueue,
+    frame: Option<PartialFrame>,
+    assembly: Option<Assembly>,
+    recv_utf8: Utf8Validator,
+    send_fragmented: Option<MessageKind>,
+    send_utf8: Utf8Validator,
+    close_sent: bool,
+    close_received: bool,
+    failed: bool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("buffered_amount", &self.buffered_amount())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    fn new(role: Role, config: Config, handshake: Handshake) -> Self {
+        Connection {
+            role,
+            config,
+            state: ReadyState::Connecting,
+            handshake,
+            head_scanned: 0,
+            protocol: None,
+            input: ReadBuffer::default(),
+            eof: false,
+            output: WriteQueue::default(),
+            frame: None,
+            assembly: None,
+            recv_utf8: Utf8Validator::new(),
+            send_fragmented: None,
+            send_utf8: Utf8Validator::new(),
+            close_sent: false,
+            close_received: false,
+            failed: false,
+        }
+    }
+
+    /// A client connection; the upgrade request, with a fresh random key,
+    /// is queued in [`output`](Self::output) at once.
+    pub fn client(request: ClientRequest, config: Config) -> Result<Self, Error> {
+        let key = handshake::generate_key();
+        let bytes = request.encode(&key)?;
+        let mut conn = Connection::new(
+            Role::Client,
+            config,
+            Handshake::Client {
+                key,
+                protocols: request.protocols().to_vec(),
+            },
+        );
+        conn.output.extend(&bytes);
+        Ok(conn)
+    }
+
+    /// A server connection waiting for the client's request.
+    pub fn server(config: Config) -> Self {
+        Connection::new(Role::Server, config, Handshake::ServerAwaitingRequest)
+    }
+
+    /// A connection whose handshake happened elsewhere (for example in an
+    /// HTTP framework), starting in [`ReadyState::Open`].
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, ReadyState, Role};
+    /// let conn = Connection::open(Role::Server, Config::default());
+    /// assert_eq!(conn.ready_state(), ReadyState::Open);
+    /// ```
+    pub fn open(role: Role, config: Config) -> Self {
+        let mut conn = Connection::new(role, config, Handshake::Done);
+        conn.state = ReadyState::Open;
+        conn
+    }
+
+    /// The role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The current state.
+    pub fn ready_state(&self) -> ReadyState {
+        self.state
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The negotiated subprotocol, once open.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    // ------------------------------------------------------------ input
+
+    /// Appends received bytes. Bytes received after the connection closed
+    /// are dropped.
+    pub fn receive(&mut self, data: &[u8]) {
+        if self.state != ReadyState::Closed {
+            self.input.extend(data);
+        }
+    }
+
+    /// Space to read received bytes into, to skip the copy of
+    /// [`receive`](Self::receive): read into it, then call
+    /// [`commit`](Self::commit) with the count. Its size adapts to the
+    /// traffic (at least 4 KiB; more while a large frame is arriving or
+    /// reads keep filling it).
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        let frame_rest = self.frame.map_or(0, |f| {
+            let total = f.header.header_len as u64 + f.header.payload_len;
+            total.saturating_sub(self.input.len() as u64) as usize
+        });
+        self.input.spare(frame_rest.max(MIN_READ))
+    }
+
+    /// Marks `n` bytes of [`read_buf`](Self::read_buf) as received.
+    ///
+    /// # Panics
+    /// If `n` exceeds the length of the last `read_buf()`.
+    pub fn commit(&mut self, n: usize) {
+        self.input.commit(n);
+        if self.state == ReadyState::Closed {
+            self.input.clear();
+        }
+    }
+
+    /// Records that the peer closed its side of the transport. Unless the
+    /// close handshake completed first, the next call to
+    /// [`next_event`](Self::next_event) reports [`Error::AbnormalClosure`]
+    /// (or [`HandshakeError::Incomplete`] during the handshake).
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// The next event, or `None` when more input is needed (or the
+    /// connection is closed). Call it until it returns `None` after each
+    /// receive.
+    ///
+    /// A protocol violation returns [`Error::Protocol`]; the close frame
+    /// with its code is already queued, and the connection is closed.
+    pub fn next_event(&mut self) -> Result<Option<Event>, Error> {
+        match self.state {
+            ReadyState::Connecting => self.next_handshake_event(),
+            ReadyState::Closed => Ok(None),
+            ReadyState::Open | ReadyState::Closing => match self.next_frame_event() {
+                Ok(Some(event)) => Ok(Some(event)),
+                Ok(None) if self.eof && !self.close_received => {
+                    self.state = ReadyState::Closed;
+                    self.failed = true;
+                    self.input.clear();
+                    Err(Error::AbnormalClosure)
+                }
+                Ok(None) => {
+                    self.input.shrink_if_idle();
+                    Ok(None)
+                }
+                Err(violation) => Err(self.fail_with(violation)),
+            },
+        }
+    }
+
+    fn next_handshake_event(&mut self) -> Result<Option<Event>, Error> {
+        if matches!(self.handshake, Handshake::ServerAwaitingDecision(_)) {
+            return Ok(None);
+        }
+        let max = self.config.max_handshake_size;
+        let end = match handshake::find_head_end(self.input.data(), self.head_scanned) {
+            Some(end) if end <= max => end,
+            Some(_) => return Err(self.handshake_failed(HandshakeError::HeadTooLarge { max })),
+            None if self.input.len() > max => {
+                return Err(self.handshake_failed(HandshakeError::HeadTooLarge { max }))
+            }
+            None if self.eof => return Err(self.handshake_failed(HandshakeError::Incomplete)),
+            None => {
+                self.head_scanned = self.input.len();
+                return Ok(None);
+            }
+        };
+        let head = self.input.split_to(end);
+        match &self.handshake {
+            Handshake::Client { key, protocols } => match parse_response(&head, key, protocols) {
+                Ok(response) => {
+                    self.protocol = response.protocol().map(str::to_owned);
+                    self.handshake = Handshake::Done;
+                    self.state = ReadyState::Open;
+                    Ok(Some(Event::Open(response)))
+                }
+                Err(e) => Err(self.handshake_failed(e)),
+            },
+            _ => match parse_request(&head) {
+                Ok(request) => {
+                    self.handshake = Handshake::ServerAwaitingDecision(request.clone());
+                    Ok(Some(Event::Request(request)))
+                }
+                Err(e) => Err(self.handshake_failed(e)),
+            },
+        }
+    }
+
+    /// Ends a failed handshake: a server answers with the error's status.
+    fn handshake_failed(&mut self, err: HandshakeError) -> Error {
+        if self.role == Role::Server {
+            if let Ok(bytes) = Reject::for_error(&err).encode() {
+                self.output.extend(&bytes);
+            }
+        }
+        self.state = ReadyState::Closed;
+        self.failed = true;
+        self.input.clear();
+        Error::Handshake(err)
+    }
+
+    /// Server: accepts the request reported by [`Event::Request`], queueing
+    /// the 101 response. If the request is not a valid WebSocket upgrade,
+    /// the right error status (400, or 426 for a wrong version) is queued
+    /// instead, the connection closes, and the error is returned. An invalid
+    /// `accept` (a subprotocol the client did not offer, a bad header)
+    /// returns an error and leaves the request pending.
+    pub fn accept(&mut self, accept: Accept) -> Result<(), Error> {
+        let Handshake::ServerAwaitingDecision(request) = &self.handshake else {
+            return Err(Error::NotOpen(self.state));
+        };
+        let key = match validate_request(request) {
+            Ok(key) => key,
+            Err(e) => return Err(self.handshake_failed(e)),
+        };
+        let bytes = accept.encode(request, key)?;
+        self.output.extend(&bytes);
+        self.protocol = accept.chosen_protocol().map(str::to_owned);
+        self.handshake = Handshake::Done;
+        self.state = ReadyState::Open;
+        Ok(())
+    }
+
+    /// Server: answers the request with a plain HTTP response instead of
+    /// upgrading; the connection is then closed.
+    pub fn reject(&mut self, reject: Reject) -> Result<(), Error> {
+        if !matches!(self.handshake, Handshake::ServerAwaitingDecision(_)) {
+            return Err(Error::NotOpen(self.state));
+        }
+        let bytes = reject.encode()?;
+        self.output.extend(&bytes);
+        self.handshake = Handshake::Done;
+        self.state = ReadyState::Closed;
+        self.input.clear();
+        Ok(())
+    }
+
+    /// Decodes frames until one yields an event or input runs out.
+    fn next_frame_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+        while !self.close_received {
+            let mut frame = match self.frame {
+                Some(frame) => frame,
+                None => match FrameHeader::decode(self.input.data())? {
+                    None => return Ok(None),
+                    Some(header) => self.start_frame(header)?,
+                },
+            };
+            let header = frame.header;
+            let start = header.header_len;
+            let len = header.payload_len as usize; // bounded by max_frame_size
+            let available = (self.input.len() - start).min(len);
+            let is_text = self.is_text_frame(header.opcode);
+            if available > frame.unmasked {
+                if let Some(key) = header.mask {
+                    let data =
+                        &mut self.input.data_mut()[start + frame.unmasked..start + available];
+                    apply_mask(data, key, frame.unmasked);
+                }
+                frame.unmasked = available;
+            }
+            if available < len {
+                // Check the text that has arrived so a bad byte fails now,
+                // not when the frame completes.
+                if is_text && available > frame.validated {
+                    let data = &self.input.data()[start + frame.validated..start + available];
+                    self.recv_utf8
+                        .feed(data)
+                        .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    frame.validated = available;
+                }
+                self.frame = Some(frame);
+                return Ok(None);
+            }
+            self.frame = None;
+            self.input.advance(start);
+            let payload = self.input.split_to(len).freeze();
+            if let Some(event) = self.complete_frame(frame, payload)? {
+                return Ok(Some(event));
+            }
+        }
+        Ok(None)
+    }
+
+    fn is_text_frame(&self, opcode: OpCode) -> bool {
+        match opcode {
+            OpCode::Text => true,
+            OpCode::Continuation => {
+                matches!(&self.assembly, Some(a) if a.kind == MessageKind::Text)
+            }
+            _ => false,
+        }
+    }
+
+    /// Checks a new header against the role, extensions, fragmentation
+    /// state and limits, before any of its payload is buffered.
+    fn start_frame(&mut self, header: FrameHeader) -> Result<PartialFrame, ProtocolError> {
+        if header.rsv != 0 {
+            return Err(ProtocolError::ReservedBits(header.rsv));
+        }
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedClientFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedServerFrame),
+            _ => {}
+        }
+        let len = header.payload_len;
+        if len > self.config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooBig {
+                len,
+                max: self.config.max_frame_size,
+            });
+        }
+        match (header.opcode, &self.assembly) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(ProtocolError::ExpectedContinuation)
+            }
+            _ => {}
+        }
+        if !header.opcode.is_control() {
+            let so_far = self.assembly.as_ref().map_or(0, |a| a.data.len() as u64);
+            if so_far + len > self.config.max_message_size as u64 {
+                return Err(ProtocolError::MessageTooBig {
+                    max: self.config.max_message_size,
+                });
+            }
+        }
+        if header.opcode == OpCode::Text {
+            self.recv_utf8.reset();
+        }
+        Ok(PartialFrame {
+            header,
+            unmasked: 0,
+            validated: 0,
+        })
+    }
+
+    fn complete_frame(
+        &mut self,
+        frame: PartialFrame,
+        payload: Bytes,
+    ) -> Result<Option<Event>, ProtocolError> {
+        let header = frame.header;
+        match header.opcode {
+            OpCode::Text if header.fin && frame.validated == 0 => {
+                // The common case: a whole text message in one frame, checked
+                // in one pass.
+                let text = Utf8Bytes::try_from(payload).map_err(|_| ProtocolError::InvalidUtf8)?;
+                Ok(Some(Event::Message(Message::Text(text))))
+            }
+            OpCode::Binary if header.fin => Ok(Some(Event::Message(Message::Binary(payload)))),
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                let kind = match header.opcode {
+                    OpCode::Text => MessageKind::Text,
+                    OpCode::Binary => MessageKind::Binary,
+                    _ => self
+                        .assembly
+                        .as_ref()
+                        .map_or(MessageKind::Binary, |a| a.kind),
+                };
+                if kind == MessageKind::Text {
+                    self.recv_utf8
+                        .feed(&payload[frame.validated..])
+                        .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    if header.fin {
+                        self.recv_utf8
+                            .finish()
+                            .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    }
+                }
+                let assembly = self.assembly.get_or_insert_with(|| Assembly {
+                    kind,
+                    data: BytesMut::new(),
+                });
+                if !header.fin {
+                    assembly.data.extend_from_slice(&payload);
+                    return Ok(None);
+                }
+                let mut assembly = self.assembly.take().expect("assembly exists");
+                let data = if assembly.data.is_empty() {
+                    payload
+                } else {
+                    assembly.data.extend_from_slice(&payload);
+                    assembly.data.freeze()
+                };
+                let message = match assembly.kind {
+                    MessageKind::Binary => Message::Binary(data),
+                    MessageKind::Text => Message::Text(
+                        Utf8Bytes::try_from(data).map_err(|_| ProtocolError::InvalidUtf8)?,
+                    ),
+                };
+                Ok(Some(Event::Message(message)))
+            }
+            OpCode::Ping => {
+                if self.config.auto_pong && !self.close_sent {
+                    self.write_frame(OpCode::Pong, true, &payload);
+                }
+                Ok(Some(Event::Ping(payload)))
+            }
+            OpCode::Pong => Ok(Some(Event::Pong(payload))),
+            OpCode::Close => {
+                let frame = close::parse_payload(payload)?;
+                if !self.close_sent {
+                    match &frame {
+                        Some(f) => self.write_close(f.code, ""),
+                        None => self.write_frame(OpCode::Close, true, &[]),
+                    }
+                    self.close_sent = true;
+                }
+                self.close_received = true;
+                self.state = ReadyState::Closed;
+                self.input.clear();
+                Ok(Some(Event::Close(frame)))
+            }
+        }
+    }
+
+    /// Fails the connection (section 7.1.7): queue a close frame with the
+    /// violation's code unless one was sent, and stop reading.
+    fn fail_with(&mut self, violation: ProtocolError) -> Error {
+        if !self.close_sent {
+            let reason = violation.to_string();
+            let mut cut = reason.len().min(MAX_REASON_LEN);
+            while !reason.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.write_close(violation.close_code(), &reason[..cut]);
+            self.close_sent = true;
+        }
+        self.state = ReadyState::Closed;
+        self.failed = true;
+        self.frame = None;
+        self.assembly = None;
+        self.input.clear();
+        Error::Protocol(violation)
+    }
+
+    // ------------------------------------------------------------ output
+
+    /// Bytes queued for the transport and not yet written (the browser's
+    /// `bufferedAmount`, counting frame headers too).
+    pub fn buffered_amount(&self) -> usize {
+        self.output.len()
+    }
+
+    /// The first contiguous piece of the queued output; write it, then call
+    /// [`consume_output`](Self::consume_output). Empty when nothing waits.
+    pub fn output(&self) -> &[u8] {
+        self.output.chunk()
+    }
+
+    /// Fills `dst` with the queued output pieces for one vectored write;
+    /// returns how many slices were filled.
+    pub fn output_io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        self.output.io_slices(dst)
+    }
+
+    /// Drops `n` bytes from the front of the output, after they were written.
+    ///
+    /// # Panics
+    /// If `n` exceeds [`buffered_amount`](Self::buffered_amount).
+    pub fn consume_output(&mut self, n: usize) {
+        self.output.consume(n);
+    }
+
+    /// Whether the transport should now be closed by this end: the
+    /// connection is closed, its output is written, and either this is the
+    /// server (which closes first, section 7.1.1), the connection failed,
+    /// or the peer already closed its side. A client otherwise waits for the
+    /// server to close, with a timeout.
+    pub fn should_close_transport(&self) -> bool {
+        self.state == ReadyState::Closed
+            && self.output.is_empty()
+            && (self.role == Role::Server || self.failed || self.eof)
+    }
+
+    /// Bytes of buffer capacity held (read and write), for memory checks.
+    pub fn buffer_capacity(&self) -> usize {
+        self.input.capacity() + self.output.capacity()
+    }
+
+    fn check_sendable(&self, payload_len: usize) -> Result<(), Error> {
+        if self.state != ReadyState::Open {
+            return Err(Error::NotOpen(self.state));
+        }
+        let buffered = self.output.len();
+        if buffered > 0 && buffered + payload_len > self.config.max_buffered_amount {
+            return Err(Error::BufferFull {
+                buffered,
+                max: self.config.max_buffered_amount,
+            });
+        }
+        Ok(())
+    }
+
+    /// Queues a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.check_data_send(text.len())?;
+        self.write_frame(OpCode::Text, true, text.as_bytes());
+        Ok(())
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.check_data_send(data.len())?;
+        self.write_frame(OpCode::Binary, true, data);
+        Ok(())
+    }
+
+    /// Queues a message. A server queues a large payload by reference
+    /// instead of copying it (the write then uses a vectored write).
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        let message = message.into();
+        self.check_data_send(message.len())?;
+        let (opcode, payload) = match message {
+            Message::Text(t) => (OpCode::Text, t.into_bytes()),
+            Message::Binary(b) => (OpCode::Binary, b),
+        };
+        if self.role == Role::Server && payload.len() >= SHARE_THRESHOLD {
+            let mut header = [0u8; MAX_HEADER_LEN];
+            let n = FrameHeader::encode(&mut header, true, opcode, None, payload.len() as u64);
+            self.output.extend(&header[..n]);
+            self.output.push_shared(payload);
+        } else {
+            self.write_frame(opcode, true, &payload);
+        }
+        Ok(())
+    }
+
+    /// Queues one fragment of a message, to stream a large message without
+    /// building it whole. The first call starts a message of `kind`; later
+    /// calls continue it (with the same `kind`) until one passes
+    /// `fin = true`. Text may split code points between fragments; the
+    /// whole must be valid UTF-8.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, MessageKind, Role};
+    /// let mut conn = Connection::open(Role::Server, Config::default());
+    /// conn.send_fragment(MessageKind::Text, "hel".as_bytes(), false)?;
+    /// conn.send_fragment(MessageKind::Text, "lo".as_bytes(), true)?;
+    /// assert_eq!(conn.output(), b"\x01\x03hel\x80\x02lo");
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        self.check_sendable(data.len())?;
+        let opcode = match self.send_fragmented {
+            None => {
+                self.send_utf8.reset();
+                match kind {
+                    MessageKind::Text => OpCode::Text,
+                    MessageKind::Binary => OpCode::Binary,
+                }
+            }
+            Some(current) if current == kind => OpCode::Continuation,
+            Some(_) => return Err(Error::FragmentOrder("fragment of a different kind")),
+        };
+        if kind == MessageKind::Text {
+            let mut check = self.send_utf8.clone();
+            check.feed(data).map_err(|_| Error::InvalidOutgoingUtf8)?;
+            if fin {
+                check.finish().map_err(|_| Error::InvalidOutgoingUtf8)?;
+            }
+            self.send_utf8 = check;
+        }
+        self.send_fragmented = if fin { None } else { Some(kind) };
+        self.write_frame(opcode, fin, data);
+        Ok(())
+    }
+
+    fn check_data_send(&self, len: usize) -> Result<(), Error> {
+        self.check_sendable(len)?;
+        if self.send_fragmented.is_some() {
+            return Err(Error::FragmentOrder(
+                "a fragmented message is still being sent",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Queues a ping (payload at most 125 bytes).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Queues an unsolicited pong (payload at most 125 bytes), for example a
+    /// heartbeat, or the answer to a ping when `auto_pong` is off.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(Error::ControlPayloadTooLong(payload.len()));
+        }
+        self.check_sendable(payload.len())?;
+        self.write_frame(opcode, true, payload);
+        Ok(())
+    }
+
+    /// Starts the close handshake with `code` and `reason` (at most 123
+    /// bytes); the connection becomes [`ReadyState::Closing`] and sends no
+    /// more data. Closing while connecting abandons the handshake; closing
+    /// when already closing or closed does nothing.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Config, Connection, ReadyState, Role};
+    /// let mut conn = Connection::open(Role::Server, Config::default());
+    /// conn.close(CloseCode::NORMAL, "bye")?;
+    /// assert_eq!(conn.ready_state(), ReadyState::Closing);
+    /// assert_eq!(conn.output(), b"\x88\x05\x03\xe8bye");
+    /// assert!(conn.send_text("late").is_err());
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        close::validate_outgoing(code, reason)?;
+        match self.state {
+            ReadyState::Connecting => {
+                self.state = ReadyState::Closed;
+                self.failed = true;
+                self.input.clear();
+            }
+            ReadyState::Open => {
+                self.write_close(code, reason);
+                self.close_sent = true;
+                self.state = ReadyState::Closing;
+            }
+            ReadyState::Closing | ReadyState::Closed => {}
+        }
+        Ok(())
+    }
+
+    fn write_close(&mut self, code: CloseCode, reason: &str) {
+        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+        payload[..2].copy_from_slice(&code.as_u16().to_be_bytes());
+        payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+        self.write_frame(OpCode::Close, true, &payload[..2 + reason.len()]);
+    }
+
+    /// Encodes one frame into the output: a client masks with a fresh
+    /// random key, copying and masking the payload in place in the queue.
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        let mask = match self.role {
+            Role::Client => Some(rand::random::<[u8; 4]>()),
+            Role::Server => None,
+        };
+        let mut header = [0u8; MAX_HEADER_LEN];
+        let n = FrameHeader::encode(&mut header, fin, opcode, mask, payload.len() as u64);
+        let tail = self.output.tail();
+        tail.reserve(n + payload.len());
+        tail.extend_from_slice(&header[..n]);
+        let start = tail.len();
+        tail.extend_from_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut tail[start..], key, 0);
+        }
+    }
+}
+
+/// Payloads at least this large are queued by reference, not copied.
+const SHARE_THRESHOLD: usize = 16 * 1024;

@@ -1,0 +1,168 @@
+//! The errors a caller can match on.
+
+use crate::close::CloseCode;
+use crate::connection::ReadyState;
+use crate::handshake::HandshakeError;
+
+/// Everything that can go wrong with a WebSocket connection.
+///
+/// A [`Error::Protocol`] error means the peer broke RFC 6455; the connection
+/// has already queued a close frame with [`Error::close_code`] and moved to
+/// [`ReadyState::Closed`], so the caller only writes out the queued bytes and
+/// closes the transport.
+///
+/// ```
+/// use rfc6455::{CloseCode, Error, ProtocolError};
+/// let err = Error::Protocol(ProtocolError::InvalidUtf8);
+/// assert_eq!(err.close_code(), Some(CloseCode::INVALID_PAYLOAD));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer violated the protocol.
+    #[error("protocol violation: {0}")]
+    Protocol(#[from] ProtocolError),
+    /// The opening handshake failed or was rejected.
+    #[error("handshake failed: {0}")]
+    Handshake(#[from] HandshakeError),
+    /// The transport ended without a close handshake (reported as 1006).
+    #[error("connection closed abnormally (no close frame)")]
+    AbnormalClosure,
+    /// A send or close was attempted while the connection is not open.
+    #[error("connection is not open (ready state {0:?})")]
+    NotOpen(ReadyState),
+    /// The application asked to send a close code that is not allowed.
+    #[error("close code {0} may not be sent")]
+    InvalidCloseCode(u16),
+    /// A close reason longer than 123 bytes.
+    #[error("close reason is {0} bytes; at most 123 are allowed")]
+    CloseReasonTooLong(usize),
+    /// A ping or pong payload longer than 125 bytes.
+    #[error("control frame payload is {0} bytes; at most 125 are allowed")]
+    ControlPayloadTooLong(usize),
+    /// Text sent in fragments was not valid UTF-8.
+    #[error("outgoing text is not valid UTF-8")]
+    InvalidOutgoingUtf8,
+    /// A fragment was sent out of order (a new message started before the
+    /// previous fragmented one ended, or a continuation with none started).
+    #[error("fragmented send out of order: {0}")]
+    FragmentOrder(&'static str),
+    /// Outgoing data waiting to be written exceeds the configured cap
+    /// ([`crate::Config::max_buffered_amount`]); the peer is not reading.
+    #[error("{buffered} bytes waiting to be written exceed the cap of {max}")]
+    BufferFull {
+        /// Bytes that were already waiting.
+        buffered: usize,
+        /// The configured cap.
+        max: usize,
+    },
+    /// A `ws://` or `wss://` URL could not be used.
+    #[error("invalid URL: {0}")]
+    InvalidUrl(String),
+    /// `wss://` needs TLS, which this build does not provide.
+    #[error("TLS is not enabled: cannot connect to a wss:// URL")]
+    TlsNotEnabled,
+    /// A timeout from the adapter (handshake, read, or close).
+    #[error("timed out: {0}")]
+    Timeout(&'static str),
+    /// An I/O error from the transport.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The close code that describes this error, as a browser would report
+    /// it in a `CloseEvent`: the violation's code for protocol errors, 1006
+    /// when the transport ended abnormally, `None` for errors of the
+    /// caller's own making.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            Error::Protocol(e) => Some(e.close_code()),
+            Error::AbnormalClosure | Error::Io(_) | Error::Timeout(_) => Some(CloseCode::ABNORMAL),
+            Error::Handshake(_) => Some(CloseCode::ABNORMAL),
+            _ => None,
+        }
+    }
+}
+
+/// Which rule of RFC 6455 the peer broke. Each maps to the close code the
+/// connection sends: 1002 for framing and protocol rules, 1007 for invalid
+/// UTF-8, 1009 for size limits.
+///
+/// ```
+/// use rfc6455::{CloseCode, ProtocolError};
+/// assert_eq!(ProtocolError::ReservedBits(0b100).close_code(), CloseCode::PROTOCOL_ERROR);
+/// assert_eq!(ProtocolError::MessageTooBig { max: 10 }.close_code(), CloseCode::MESSAGE_TOO_BIG);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A server received a frame without a mask (section 5.1).
+    #[error("client frame is not masked")]
+    UnmaskedClientFrame,
+    /// A client received a masked frame (section 5.1).
+    #[error("server frame is masked")]
+    MaskedServerFrame,
+    /// An opcode reserved for future use.
+    #[error("reserved opcode {0:#x}")]
+    ReservedOpcode(u8),
+    /// RSV bits set without a negotiated extension (bits as RSV1=0b100).
+    #[error("reserved bits {0:#05b} set without an extension")]
+    ReservedBits(u8),
+    /// A control frame with more than 125 bytes of payload.
+    #[error("control frame payload longer than 125 bytes")]
+    ControlFrameTooLong,
+    /// A control frame without FIN.
+    #[error("fragmented control frame")]
+    FragmentedControlFrame,
+    /// A 64-bit length with its most significant bit set.
+    #[error("64-bit payload length has its most significant bit set")]
+    InvalidLength,
+    /// A continuation frame with no fragmented message started.
+    #[error("continuation frame without a message to continue")]
+    UnexpectedContinuation,
+    /// A new text or binary frame while a fragmented message is unfinished.
+    #[error("new data frame inside an unfinished fragmented message")]
+    ExpectedContinuation,
+    /// A close frame whose payload is a single byte.
+    #[error("close frame payload of 1 byte")]
+    InvalidClosePayload,
+    /// A close code that may not appear on the wire.
+    #[error("invalid close code {0} on the wire")]
+    InvalidCloseCode(u16),
+    /// A close reason that is not valid UTF-8.
+    #[error("close reason is not valid UTF-8")]
+    InvalidCloseReason,
+    /// A text message that is not valid UTF-8.
+    #[error("text message is not valid UTF-8")]
+    InvalidUtf8,
+    /// A frame whose declared payload exceeds the frame limit.
+    #[error("frame of {len} bytes exceeds the limit of {max}")]
+    FrameTooBig {
+        /// The declared length.
+        len: u64,
+        /// The configured limit.
+        max: usize,
+    },
+    /// A message that would exceed the message limit.
+    #[error("message exceeds the limit of {max} bytes")]
+    MessageTooBig {
+        /// The configured limit.
+        max: usize,
+    },
+}
+
+impl ProtocolError {
+    /// The close code this violation is answered with.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
+                CloseCode::INVALID_PAYLOAD
+            }
+            ProtocolError::FrameTooBig { .. } | ProtocolError::MessageTooBig { .. } => {
+                CloseCode::MESSAGE_TOO_BIG
+            }
+            _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! Frame headers (RFC 6455 section 5.2): decoding from a byte slice and
+//! encoding into a small array.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-------+-+-------------+-------------------------------+
+//! |F|R|R|R| opcode|M| Payload len |    Extended payload length    |
+//! |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |
+//! |N|V|V|V|       |S|             |   (if payload len==126/127)   |
+//! | |1|2|3|       |K|             |                               |
+//! +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+//! ```
+//!
+//! Decoding only reads the header; what the payload means (fragmentation,
+//! limits, UTF-8) is the connection's business.
+
+use crate::error::ProtocolError;
+
+/// The largest frame header: 2 bytes, 8 bytes of extended length, 4 of mask.
+pub const MAX_HEADER_LEN: usize = 14;
+
+/// The largest payload of a control frame.
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
+/// A frame's opcode.
+///
+/// ```
+/// use rfc6455::frame::OpCode;
+/// assert!(OpCode::Ping.is_control());
+/// assert_eq!(OpCode::from_u8(0x1), Some(OpCode::Text));
+/// assert_eq!(OpCode::from_u8(0x3), None); // reserved
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OpCode {
+    /// 0x0: continues a fragmented message.
+    Continuation,
+    /// 0x1: starts a text message.
+    Text,
+    /// 0x2: starts a binary message.
+    Binary,
+    /// 0x8: close.
+    Close,
+    /// 0x9: ping.
+    Ping,
+    /// 0xA: pong.
+    Pong,
+}
+
+impl OpCode {
+    /// The opcode for a 4-bit value, or `None` for the reserved values
+    /// 0x3-0x7 and 0xB-0xF.
+    pub const fn from_u8(value: u8) -> Option<OpCode> {
+        Some(match value {
+            0x0 => OpCode::Continuation,
+            0x1 => OpCode::Text,
+            0x2 => OpCode::Binary,
+            0x8 => OpCode::Close,
+            0x9 => OpCode::Ping,
+            0xA => OpCode::Pong,
+            _ => return None,
+        })
+    }
+
+    /// The 4-bit wire value.
+    pub const fn as_u8(self) -> u8 {
+        match self {
+            OpCode::Continuation => 0x0,
+            OpCode::Text => 0x1,
+            OpCode::Binary => 0x2,
+            OpCode::Close => 0x8,
+            OpCode::Ping => 0x9,
+            OpCode::Pong => 0xA,
+        }
+    }
+
+    /// Close, ping and pong are control frames.
+    pub const fn is_control(self) -> bool {
+        matches!(self, OpCode::Close | OpCode::Ping | OpCode::Pong)
+    }
+}
+
+/// A decoded frame header.
+///
+/// ```
+/// use rfc6455::frame::{FrameHeader, OpCode};
+/// // RFC 6455 section 5.7: a single-frame unmasked text message "Hello".
+/// let wire = [0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];
+/// let header = FrameHeader::decode(&wire).unwrap().unwrap();
+/// assert_eq!(header.opcode, OpCode::Text);
+/// assert!(header.fin);
+/// assert_eq!(header.payload_len, 5);
+/// assert_eq!(header.header_len, 2);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// Last frame of its message.
+    pub fin: bool,
+    /// The RSV1-3 bits, in the low three bits (RSV1 = 0b100).
+    pub rsv: u8,
+    /// The opcode.
+    pub opcode: OpCode,
+    /// The masking key, if the frame is masked.
+    pub mask: Option<[u8; 4]>,
+    /// The payload length.
+    pub payload_len: u64,
+    /// How many bytes the header took on the wire.
+    pub header_len: usize,
+}
+
+impl FrameHeader {
+    /// Decodes a header from the start of `buf`.
+    ///
+    /// Returns `Ok(None)` when `buf` holds only part of a header (call again
+    /// with more bytes), and an error for a reserved opcode, a control frame
+    /// that is fragmented or longer than 125 bytes, a length not in its
+    /// minimal form's range (64-bit length with the top bit set). RSV bits
+    /// and masking are reported, not judged: that depends on the role and
+    /// on negotiated extensions.
+    pub fn decode(buf: &[u8]) -> Result<Option<FrameHeader>, ProtocolError> {
+        let [b0, b1, ..] = *buf else { return Ok(None) };
+        let fin = b0 & 0x80 != 0;
+        let rsv = (b0 >> 4) & 0x7;
+        let opcode = OpCode::from_u8(b0 & 0x0f).ok_or(ProtocolError::ReservedOpcode(b0 & 0x0f))?;
+        let masked = b1 & 0x80 != 0;
+        let (payload_len, mut pos) = match b1 & 0x7f {
+            126 => {
+                let Some(ext) = buf.get(2..4) else {
+                    return Ok(None);
+                };
+                (u16::from_be_bytes([ext[0], ext[1]]) as u64, 4)
+            }
+            127 => {
+                let Some(ext) = buf.get(2..10) else {
+                    return Ok(None);
+                };
+                let len = u64::from_be_bytes(ext.try_into().unwrap());
+                if len >> 63 != 0 {
+                    return Err(ProtocolError::InvalidLength);
+                }
+                (len, 10)
+            }
+            n => (n as u64, 2),
+        };
+        if opcode.is_control() {
+            if !fin {
+                return Err(ProtocolError::FragmentedControlFrame);
+            }
+            if payload_len > MAX_CONTROL_PAYLOAD as u64 {
+                return Err(ProtocolError::ControlFrameTooLong);
+            }
+        }
+        let mask = if masked {
+            let Some(key) = buf.get(pos..pos + 4) else {
+                return Ok(None);
+            };
+            pos += 4;
+            Some([key[0], key[1], key[2], key[3]])
+        } else {
+            None
+        };
+        Ok(Some(FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask,
+            payload_len,
+            header_len: pos,
+        }))
+    }
+
+    /// Encodes a header into `out`, returning how many bytes were written
+    /// (2 to 14). Uses the shortest length form.
+    ///
+    /// ```
+    /// use rfc6455::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+    /// let mut out = [0u8; MAX_HEADER_LEN];
+    /// let n = FrameHeader::encode(&mut out, true, OpCode::Binary, None, 256);
+    /// // RFC 6455 section 5.7: 256 bytes binary, unmasked.
+    /// assert_eq!(&out[..n], &[0x82, 0x7e, 0x01, 0x00]);
+    /// ```
+    #[inline]
+    pub fn encode(
+        out: &mut [u8; MAX_HEADER_LEN],
+        fin: bool,
+        opcode: OpCode,
+        mask: Option<[u8; 4]>,
+        payload_len: u64,
+    ) -> usize {
+        out[0] = (fin as u8) << 7 | opcode.as_u8();
+        let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+        let mut pos = if payload_len < 126 {
+            out[1] = mask_bit | payload_len as u8;
+            2
+        } else if payload_len <= u16::MAX as u64 {
+            out[1] = mask_bit | 126;
+            out[2..4].copy_from_slice(&(payload_len as u16).to_be_bytes());
+            4
+        } else {
+            out[1] = mask_bit | 127;
+            out[2..10].copy_from_slice(&payload_len.to_be_bytes());
+            10
+        };
+        if let Some(key) = mask {
+            out[pos..pos + 4].copy_from_slice(&key);
+            pos += 4;
+        }
+        pos
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(buf: &[u8]) -> FrameHeader {
+        FrameHeader::decode(buf).unwrap().unwrap()
+    }
+
+    #[test]
+    fn rfc_examples() {
+        // Section 5.7 examples.
+        let h = decode_all(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d]);
+        assert_eq!(h.mask, Some([0x37, 0xfa, 0x21, 0x3d]));
+        assert_eq!((h.payload_len, h.header_len), (5, 6));
+
+        let h = decode_all(&[0x01, 0x03]);
+        assert!(!h.fin);
+        assert_eq!(h.opcode, OpCode::Text);
+        let h = decode_all(&[0x80, 0x02]);
+        assert_eq!(h.opcode, OpCode::Continuation);
+
+        let h = decode_all(&[0x89, 0x05]);
+        assert_eq!(h.opcode, OpCode::Ping);
+        let h = decode_all(&[0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d]);
+        assert_eq!(h.opcode, OpCode::Pong);
+
+        let h = decode_all(&[0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0]);
+        assert_eq!((h.payload_len, h.header_len), (65536, 10));
+    }
+
+    #[test]
+    fn partial_headers_need_more() {
+        let full = [0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4];
+        for n in 0..full.len() {
+            assert_eq!(FrameHeader::decode(&full[..n]), Ok(None), "prefix {n}");
+        }
+        assert_eq!(decode_all(&full).header_len, 14);
+    }
+
+    #[test]
+    fn header_errors() {
+        assert_eq!(
+            FrameHeader::decode(&[0x83, 0x00]),
+            Err(ProtocolError::ReservedOpcode(3))
+        );
+        assert_eq!(
+            FrameHeader::decode(&[0x8b, 0x00]),
+            Err(ProtocolError::ReservedOpcode(0xb))
+        );
+        assert_eq!(
+            FrameHeader::decode(&[0x09, 0x00]),
+            Err(ProtocolError::FragmentedControlFrame)
+        );
+        assert_eq!(
+            FrameHeader::decode(&[0x89, 0x7e, 0x00, 0x7e]),
+            Err(ProtocolError::ControlFrameTooLong)
+        );
+        assert_eq!(
+            FrameHeader::decode(&[0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0]),
+            Err(ProtocolError::InvalidLength)
+        );
+    }
+
+    #[test]
+    fn encode_picks_the_shortest_length_form() {
+        let mut out = [0u8; MAX_HEADER_LEN];
+        for (len, header_len) in [
+            (0u64, 2usize),
+            (125, 2),
+            (126, 4),
+            (65535, 4),
+            (65536, 10),
+            (u32::MAX as u64 + 1, 10),
+        ] {
+            for mask in [None, Some([9, 8, 7, 6])] {
+                let n = FrameHeader::encode(&mut out, true, OpCode::Binary, mask, len);
+                let extra = if mask.is_some() { 4 } else { 0 };
+                assert_eq!(n, header_len + extra);
+                let h = decode_all(&out[..n]);
+                assert_eq!((h.payload_len, h.mask, h.header_len), (len, mask, n));
+            }
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! The opening handshake (RFC 6455 section 4): an HTTP/1.1 Upgrade request
+//! and its `101 Switching Protocols` answer.
+//!
+//! The [`Connection`](crate::Connection) drives it: a client connection
+//! starts by queueing the request built from a [`ClientRequest`]; a server
+//! connection parses the request, hands it to the application as a
+//! [`Request`], and answers with [`Accept`] or [`Reject`]. Parsing is
+//! incremental and bounded: the head may arrive a byte at a time, and a head
+//! longer than [`Config::max_handshake_size`](crate::Config) is refused.
+
+mod client;
+mod server;
+
+pub use client::{ClientRequest, Response};
+pub use server::{Accept, Reject, Request};
+
+pub(crate) use client::parse_response;
+pub(crate) use server::{parse_request, validate_request};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use sha1::{Digest, Sha1};
+
+/// The GUID appended to the key before hashing (section 1.3).
+pub const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// How many header lines a handshake head may carry.
+const MAX_HEADERS: usize = 64;
+
+/// Computes `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key`:
+/// base64(SHA-1(key + GUID)).
+///
+/// ```
+/// // The example of RFC 6455 section 1.3.
+/// assert_eq!(
+///     rfc6455::handshake::accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+///     "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+/// );
+/// ```
+pub fn accept_key(key: &[u8]) -> String {
+    let mut sha = Sha1::new();
+    sha.update(key);
+    sha.update(WEBSOCKET_GUID.as_bytes());
+    BASE64.encode(sha.finalize())
+}
+
+/// A fresh `Sec-WebSocket-Key`: 16 random bytes from a CSPRNG, base64-encoded.
+///
+/// ```
+/// let key = rfc6455::handshake::generate_key();
+/// assert_eq!(key.len(), 24);
+/// assert_ne!(key, rfc6455::handshake::generate_key());
+/// ```
+pub fn generate_key() -> String {
+    let nonce: [u8; 16] = rand::random();
+    BASE64.encode(nonce)
+}
+
+/// Why an opening handshake failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The head (request or status line plus headers) exceeded the limit.
+    #[error("handshake head exceeds {max} bytes")]
+    HeadTooLarge {
+        /// The configured limit.
+        max: usize,
+    },
+    /// The bytes are not a well-formed HTTP/1.1 head.
+    #[error("malformed HTTP: {0}")]
+    MalformedHttp(String),
+    /// The request method is not GET.
+    #[error("method {0} is not GET")]
+    MethodNotGet(String),
+    /// The request is HTTP/1.0 (WebSocket needs HTTP/1.1 or later).
+    #[error("HTTP/1.1 or later is required")]
+    HttpVersion,
+    /// A required header is missing or lacks the required token.
+    #[error("missing or invalid header: {0}")]
+    MissingHeader(&'static str),
+    /// `Sec-WebSocket-Key` is not the base64 of 16 bytes.
+    #[error("Sec-WebSocket-Key is not the base64 encoding of 16 bytes")]
+    InvalidKey,
+    /// `Sec-WebSocket-Version` is missing or not 13 (answered with 426).
+    #[error("unsupported Sec-WebSocket-Version {0:?}; only 13 is supported")]
+    UnsupportedVersion(Option<String>),
+    /// The server answered with a status other than 101.
+    #[error("server answered {status} instead of 101 Switching Protocols")]
+    Rejected {
+        /// The status code, e.g. 401, 403 or a redirect.
+        status: u16,
+        /// The response headers (e.g. `Location`, `WWW-Authenticate`).
+        headers: Headers,
+    },
+    /// `Sec-WebSocket-Accept` does not match the key sent.
+    #[error("Sec-WebSocket-Accept does not match the key")]
+    AcceptMismatch,
+    /// The server chose a subprotocol the client did not offer.
+    #[error("server chose subprotocol {0:?}, which was not offered")]
+    UnexpectedProtocol(String),
+    /// The server chose an extension the client did not offer.
+    #[error("server chose extension {0:?}, which was not offered")]
+    UnexpectedExtension(String),
+    /// The application accepted with a subprotocol the client did not offer.
+    #[error("subprotocol {0:?} was not offered by the client")]
+    ProtocolNotOffered(String),
+    /// A header name or value the application supplied is not valid HTTP
+    /// (for example it contains CR or LF).
+    #[error("invalid header {0:?}")]
+    InvalidHeader(String),
+    /// The application rejected with a status that is not a rejection.
+    #[error("status {0} cannot reject a handshake")]
+    InvalidStatus(u16),
+    /// The transport ended before the handshake completed.
+    #[error("connection closed during the handshake")]
+    Incomplete,
+}
+
+impl HandshakeError {
+    /// The HTTP status a server answers this error with, if it is one a
+    /// server detects.
+    ///
+    /// ```
+    /// use rfc6455::handshake::HandshakeError;
+    /// assert_eq!(HandshakeError::UnsupportedVersion(None).status(), Some(426));
+    /// assert_eq!(HandshakeError::InvalidKey.status(), Some(400));
+    /// ```
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HandshakeError::HeadTooLarge { .. } => Some(431),
+            HandshakeError::MalformedHttp(_)
+            | HandshakeError::MethodNotGet(_)
+            | HandshakeError::HttpVersion
+            | HandshakeError::MissingHeader(_)
+            | HandshakeError::InvalidKey => Some(400),
+            HandshakeError::UnsupportedVersion(_) => Some(426),
+            HandshakeError::Rejected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// HTTP headers in the order received, names as sent.
+///
+/// ```
+/// use rfc6455::handshake::Headers;
+/// let mut h = Headers::default();
+/// h.push("Connection", "keep-alive, Upgrade");
+/// assert_eq!(h.get("connection"), Some("keep-alive, Upgrade"));
+/// assert!(h.has_token("Connection", "upgrade"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(String, Vec<u8>)>);
+
+impl Headers {
+    /// The first value of `name` (case-insensitive), if it is UTF-8.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+            .map(str::trim)
+    }
+
+    /// Every UTF-8 value of `name` (case-insensitive).
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .filter_map(|(_, v)| std::str::from_utf8(v).ok())
+            .map(str::trim)
+    }
+
+    /// The comma-separated tokens of every `name` header, trimmed.
+    pub fn tokens<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.get_all(name)
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    }
+
+    /// Whether `name` carries `token` in its comma list (case-insensitive).
+    pub fn has_token(&self, name: &str, token: &str) -> bool {
+        self.tokens(name).any(|t| t.eq_ignore_ascii_case(token))
+    }
+
+    /// Every header as (name, raw value).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+
+    /// How many header lines there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no headers.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Appends a header.
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    fn from_httparse(headers: &[httparse::Header<'_>]) -> Self {
+        Headers(
+            headers
+                .iter()
+                .map(|h| (h.name.to_owned(), h.value.to_vec()))
+                .collect(),
+        )
+    }
+}
+
+/// Where the head ends: the index just past the blank line, if present.
+/// `scanned` is how far an earlier call already looked, so feeding a head one
+/// byte at a time costs linear, not quadratic, time.
+pub(crate) fn find_head_end(buf: &[u8], scanned: usize) -> Option<usize> {
+    let start = scanned.saturating_sub(3);
+    buf[start..]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| start + p + 4)
+}
+
+/// Rejects header names and values that would break the HTTP framing
+/// (header injection through CR/LF) or are not tokens.
+pub(crate) fn check_header(name: &str, value: &str) -> Result<(), HandshakeError> {
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let value_ok = value
+        .bytes()
+        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
+    if name_ok && value_ok {
+        Ok(())
+    } else {
+        Err(HandshakeError::InvalidHeader(name.to_owned()))
+    }
+}
+
+fn write_headers(out: &mut Vec<u8>, headers: &[(String, String)]) {
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_key_known_answers() {
+        assert_eq!(
+            accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+        assert_eq!(
+            accept_key(b"sN9cRrP/n9NdMgdcy2VJFQ=="),
+            "fFBooB7FAkLlXgRSz0BT3v4hq5s="
+        );
+    }
+
+    #[test]
+    fn generated_keys_decode_to_16_bytes() {
+        for _ in 0..32 {
+            assert_eq!(BASE64.decode(generate_key()).unwrap().len(), 16);
+        }
+    }
+
+    #[test]
+    fn head_end_found_incrementally() {
+        let head = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nrest";
+        let mut scanned = 0;
+        for n in 0..=head.len() {
+            let found = find_head_end(&head[..n], scanned);
+            if n < 27 {
+                assert_eq!(found, None, "at {n}");
+            } else {
+                assert_eq!(found, Some(27));
+                break;
+            }
+            scanned = n;
+        }
+        assert_eq!(find_head_end(head, 0), Some(27));
+    }
+
+    #[test]
+    fn header_injection_is_refused() {
+        assert!(check_header("X-Ok", "fine value").is_ok());
+        assert!(check_header("X-Bad", "a\r\nInjected: 1").is_err());
+        assert!(check_header("Bad Name", "v").is_err());
+        assert!(check_header("", "v").is_err());
+    }
+}

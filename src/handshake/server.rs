@@ -1,0 +1,413 @@
+//! The server side: the parsed request an application inspects, and the
+//! answers it can give (section 4.2).
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+
+use super::{accept_key, check_header, write_headers, HandshakeError, Headers, MAX_HEADERS};
+
+/// An HTTP request received by a server, before it is accepted.
+///
+/// ```
+/// use rfc6455::{Config, Connection, Event};
+/// let mut server = Connection::server(Config::default());
+/// server.receive(b"GET /chat?room=1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+///     Sec-WebSocket-Version: 13\r\nOrigin: http://x\r\nSec-WebSocket-Protocol: chat, superchat\r\n\r\n");
+/// let Some(Event::Request(req)) = server.next_event()? else { panic!() };
+/// assert_eq!(req.path(), "/chat");
+/// assert_eq!(req.query(), Some("room=1"));
+/// assert_eq!(req.origin(), Some("http://x"));
+/// assert_eq!(req.protocols().collect::<Vec<_>>(), ["chat", "superchat"]);
+/// assert!(req.is_websocket());
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    method: String,
+    target: String,
+    http_minor: u8,
+    headers: Headers,
+}
+
+impl Request {
+    /// The request method (GET for a WebSocket upgrade).
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The request target as sent: path and query.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The path, without the query.
+    pub fn path(&self) -> &str {
+        self.target.split_once('?').map_or(&self.target, |(p, _)| p)
+    }
+
+    /// The query string after `?`, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, q)| q)
+    }
+
+    /// All request headers.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The first value of a header (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)
+    }
+
+    /// The `Origin` header. Browsers always send it; a server that serves
+    /// browsers should check it against the sites it trusts, or any page on
+    /// the web can open a connection with the user's cookies (cross-site
+    /// WebSocket hijacking).
+    pub fn origin(&self) -> Option<&str> {
+        self.headers.get("Origin")
+    }
+
+    /// The `Host` header.
+    pub fn host(&self) -> Option<&str> {
+        self.headers.get("Host")
+    }
+
+    /// The offered subprotocols, in the client's order of preference.
+    pub fn protocols(&self) -> impl Iterator<Item = &str> {
+        self.headers.tokens("Sec-WebSocket-Protocol")
+    }
+
+    /// The offered extensions, as sent (this library negotiates none).
+    pub fn extensions(&self) -> impl Iterator<Item = &str> {
+        self.headers.tokens("Sec-WebSocket-Extensions")
+    }
+
+    /// Whether this asks for a WebSocket upgrade at all; a plain HTTP GET
+    /// (a browser loading a page) does not.
+    pub fn is_websocket(&self) -> bool {
+        self.headers.has_token("Upgrade", "websocket")
+    }
+}
+
+/// Parses a request head (ending with the blank line). Only HTTP syntax is
+/// checked here; [`validate_request`] checks the WebSocket rules.
+pub(crate) fn parse_request(head: &[u8]) -> Result<Request, HandshakeError> {
+    let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut raw);
+    match parsed.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => {
+            return Err(HandshakeError::MalformedHttp("incomplete head".into()))
+        }
+        Err(e) => return Err(HandshakeError::MalformedHttp(e.to_string())),
+    }
+    Ok(Request {
+        method: parsed.method.unwrap_or_default().to_owned(),
+        target: parsed.path.unwrap_or_default().to_owned(),
+        http_minor: parsed.version.unwrap_or(0),
+        headers: Headers::from_httparse(parsed.headers),
+    })
+}
+
+/// The WebSocket rules for a request (section 4.2.1); returns the key.
+pub(crate) fn validate_request(req: &Request) -> Result<&str, HandshakeError> {
+    if req.method != "GET" {
+        return Err(HandshakeError::MethodNotGet(req.method.clone()));
+    }
+    if req.http_minor < 1 {
+        return Err(HandshakeError::HttpVersion);
+    }
+    if req.headers.get("Host").is_none() {
+        return Err(HandshakeError::MissingHeader("Host"));
+    }
+    if !req.is_websocket() {
+        return Err(HandshakeError::MissingHeader("Upgrade: websocket"));
+    }
+    if !req.headers.has_token("Connection", "upgrade") {
+        return Err(HandshakeError::MissingHeader("Connection: Upgrade"));
+    }
+    let mut keys = req.headers.get_all("Sec-WebSocket-Key");
+    let key = match (keys.next(), keys.next()) {
+        (Some(key), None) => key,
+        (None, _) => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Key")),
+        _ => return Err(HandshakeError::InvalidKey),
+    };
+    if !matches!(BASE64.decode(key), Ok(nonce) if nonce.len() == 16) {
+        return Err(HandshakeError::InvalidKey);
+    }
+    let mut versions = req.headers.get_all("Sec-WebSocket-Version");
+    match (versions.next(), versions.next()) {
+        (Some("13"), None) => {}
+        (v, _) => return Err(HandshakeError::UnsupportedVersion(v.map(str::to_owned))),
+    }
+    Ok(key)
+}
+
+/// The application's decision to accept a WebSocket request.
+///
+/// ```
+/// let accept = rfc6455::Accept::new().protocol("chat").header("Set-Cookie", "id=1");
+/// # let _ = accept;
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Accept {
+    protocol: Option<String>,
+    headers: Vec<(String, String)>,
+}
+
+impl Accept {
+    /// Accept with no subprotocol and no extra headers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Chooses one of the subprotocols the client offered.
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = Some(protocol.into());
+        self
+    }
+
+    /// Adds a header to the 101 response.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The chosen subprotocol.
+    pub fn chosen_protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// The 101 response bytes for a validated request.
+    pub(crate) fn encode(&self, req: &Request, key: &str) -> Result<Vec<u8>, HandshakeError> {
+        let mut headers = vec![
+            ("Upgrade".to_owned(), "websocket".to_owned()),
+            ("Connection".to_owned(), "Upgrade".to_owned()),
+            (
+                "Sec-WebSocket-Accept".to_owned(),
+                accept_key(key.as_bytes()),
+            ),
+        ];
+        if let Some(p) = &self.protocol {
+            if !req.protocols().any(|offered| offered == p) {
+                return Err(HandshakeError::ProtocolNotOffered(p.clone()));
+            }
+            headers.push(("Sec-WebSocket-Protocol".to_owned(), p.clone()));
+        }
+        headers.extend(self.headers.iter().cloned());
+        for (name, value) in &headers {
+            check_header(name, value)?;
+        }
+        let mut out = Vec::with_capacity(160);
+        out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+        write_headers(&mut out, &headers);
+        out.extend_from_slice(b"\r\n");
+        Ok(out)
+    }
+}
+
+/// A plain HTTP answer instead of an upgrade: a rejection (403, 401, a
+/// redirect...) or, for a request that is not a WebSocket upgrade at all,
+/// any response such as a 200 page. The connection closes after it.
+///
+/// ```
+/// let reject = rfc6455::Reject::new(403).body("forbidden");
+/// assert_eq!(reject.status(), 403);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reject {
+    /// An answer with this status (any but 1xx) and an empty body.
+    pub fn new(status: u16) -> Self {
+        Reject {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body (`Content-Length` is added for you).
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The answer a server gives to a failed handshake.
+    pub(crate) fn for_error(err: &HandshakeError) -> Reject {
+        let status = err.status().unwrap_or(400);
+        let mut reject = Reject::new(status).body(format!("{err}\n"));
+        if status == 426 {
+            reject = reject.header("Sec-WebSocket-Version", "13");
+        }
+        reject
+    }
+
+    pub(crate) fn encode(&self) -> Result<Vec<u8>, HandshakeError> {
+        if !(200..=999).contains(&self.status) {
+            return Err(HandshakeError::InvalidStatus(self.status));
+        }
+        for (name, value) in &self.headers {
+            check_header(name, value)?;
+        }
+        let has = |n: &str| self.headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(n));
+        let mut out = Vec::with_capacity(128 + self.body.len());
+        out.extend_from_slice(
+            format!(
+                "HTTP/1.1 {} {}\r\n",
+                self.status,
+                reason_phrase(self.status)
+            )
+            .as_bytes(),
+        );
+        let mut headers = Vec::new();
+        if !has("Content-Type") && !self.body.is_empty() {
+            headers.push((
+                "Content-Type".to_owned(),
+                "text/plain; charset=utf-8".to_owned(),
+            ));
+        }
+        headers.push(("Content-Length".to_owned(), self.body.len().to_string()));
+        headers.push(("Connection".to_owned(), "close".to_owned()));
+        write_headers(&mut out, &headers);
+        write_headers(&mut out, &self.headers);
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
+        Ok(out)
+    }
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(extra: &str) -> String {
+        format!(
+            "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n"
+        )
+    }
+
+    fn validate(head: &str) -> Result<(), HandshakeError> {
+        validate_request(&parse_request(head.as_bytes())?).map(|_| ())
+    }
+
+    #[test]
+    fn rfc_example_request_is_accepted() {
+        let head = request("Origin: http://example.com\r\nSec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n");
+        let req = parse_request(head.as_bytes()).unwrap();
+        let key = validate_request(&req).unwrap().to_owned();
+        let out = Accept::new().protocol("chat").encode(&req, &key).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+        assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+        assert!(text.contains("Sec-WebSocket-Protocol: chat\r\n"));
+        assert!(matches!(
+            Accept::new().protocol("other").encode(&req, &key),
+            Err(HandshakeError::ProtocolNotOffered(_))
+        ));
+    }
+
+    #[test]
+    fn invalid_requests_and_their_status() {
+        let v13 = "Sec-WebSocket-Version: 13\r\n";
+        let cases: Vec<(String, u16)> = vec![
+            (request(v13).replace("GET", "POST"), 400),
+            (request(v13).replace("HTTP/1.1", "HTTP/1.0"), 400),
+            (
+                request(v13).replace("Host: server.example.com\r\n", ""),
+                400,
+            ),
+            (
+                request(v13).replace("Upgrade: websocket", "Upgrade: h2c"),
+                400,
+            ),
+            (
+                request(v13).replace("Connection: Upgrade", "Connection: close"),
+                400,
+            ),
+            (
+                request(v13).replace("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ="),
+                400,
+            ),
+            (request(v13).replace("dGhlIHNhbXBsZSBub25jZQ==", "!!!"), 400),
+            (request(""), 426),
+            (request("Sec-WebSocket-Version: 8\r\n"), 426),
+        ];
+        for (head, status) in cases {
+            let err = validate(&head).unwrap_err();
+            assert_eq!(err.status(), Some(status), "{head:?}: {err}");
+        }
+        assert!(
+            validate(&request(v13).replace("Upgrade: websocket", "Upgrade: WebSocket")).is_ok()
+        );
+        assert!(validate(
+            &request(v13).replace("Connection: Upgrade", "Connection: keep-alive, Upgrade")
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn version_rejection_says_which_version() {
+        let err = validate(&request("Sec-WebSocket-Version: 8\r\n")).unwrap_err();
+        let text = String::from_utf8(Reject::for_error(&err).encode().unwrap()).unwrap();
+        assert!(text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
+        assert!(text.contains("Sec-WebSocket-Version: 13\r\n"));
+    }
+
+    #[test]
+    fn reject_encoding() {
+        let text = String::from_utf8(
+            Reject::new(403)
+                .header("X-Reason", "origin")
+                .body("no")
+                .encode()
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(text.starts_with("HTTP/1.1 403 Forbidden\r\n"));
+        assert!(text.contains("Content-Length: 2\r\n"));
+        assert!(text.contains("X-Reason: origin\r\n"));
+        assert!(text.ends_with("\r\n\r\nno"));
+        assert!(Reject::new(101).encode().is_err());
+        assert!(Reject::new(403).header("X", "a\r\nb").encode().is_err());
+    }
+}

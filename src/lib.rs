@@ -1,0 +1,84 @@
+//! # rfc6455
+//!
+//! A WebSocket (RFC 6455) protocol library: a sans-IO core that any runtime
+//! can drive, and thin blocking adapters over `std::net`.
+//!
+//! ## Architecture
+//!
+//! Data flows one way through the core, and the core never touches a
+//! socket, a thread or a clock:
+//!
+//! ```text
+//!  socket bytes ─> read buffer ─> frame decoder ─> message assembler ─> Event
+//!                                  (frame, mask)    (utf8, close, limits)
+//!  app calls ─> Connection::send_* ─> frame encoder ─> output queue ─> socket bytes
+//! ```
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`handshake`] | key and accept computation, client request and response check, server request parsing, accept/reject |
+//! | [`frame`] | frame header decode/encode, opcodes, length forms |
+//! | [`mask`] | the masking kernel |
+//! | [`utf8`] | incremental, fail-fast UTF-8 validation; [`Utf8Bytes`] |
+//! | [`close`] | [`CloseCode`], what may be sent and received |
+//! | [`connection`] | the state machine: [`ReadyState`], [`Config`] limits, reassembly, auto-pong, close handshake, output queue |
+//! | [`blocking`] | `WebSocket<S: Read + Write>` over any stream, client `connect`, server `accept`; imports the core, never the reverse |
+//!
+//! ## A client and a server in memory
+//!
+//! ```
+//! use rfc6455::{Accept, ClientRequest, CloseCode, Config, Connection, Event, Message, ReadyState};
+//!
+//! fn pump(from: &mut Connection, to: &mut Connection) {
+//!     let bytes = from.output().to_vec();
+//!     from.consume_output(bytes.len());
+//!     to.receive(&bytes);
+//! }
+//!
+//! let mut client = Connection::client(ClientRequest::new("ws://example.com/chat")?, Config::default())?;
+//! let mut server = Connection::server(Config::default());
+//!
+//! pump(&mut client, &mut server);
+//! match server.next_event()? {
+//!     Some(Event::Request(req)) if req.path() == "/chat" => server.accept(Accept::new())?,
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! pump(&mut server, &mut client);
+//! assert!(matches!(client.next_event()?, Some(Event::Open(_))));
+//!
+//! client.send_text("ping?")?;
+//! pump(&mut client, &mut server);
+//! let Some(Event::Message(msg)) = server.next_event()? else { panic!() };
+//! server.send(msg)?; // echo, without copying the payload
+//! pump(&mut server, &mut client);
+//! assert_eq!(client.next_event()?, Some(Event::Message(Message::from("ping?"))));
+//!
+//! client.close(CloseCode::NORMAL, "done")?;
+//! assert_eq!(client.ready_state(), ReadyState::Closing);
+//! pump(&mut client, &mut server);
+//! assert!(matches!(server.next_event()?, Some(Event::Close(Some(_)))));
+//! pump(&mut server, &mut client); // the server's reply echoes the code
+//! assert!(matches!(client.next_event()?, Some(Event::Close(Some(f))) if f.code == CloseCode::NORMAL));
+//! assert_eq!(client.ready_state(), ReadyState::Closed);
+//! assert!(server.should_close_transport()); // the server closes TCP first
+//! # Ok::<(), rfc6455::Error>(())
+//! ```
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod blocking;
+mod buffer;
+pub mod close;
+pub mod connection;
+mod error;
+pub mod frame;
+pub mod handshake;
+pub mod mask;
+pub mod utf8;
+
+pub use bytes::Bytes;
+pub use close::{CloseCode, CloseFrame};
+pub use connection::{Config, Connection, Event, Message, MessageKind, ReadyState, Role};
+pub use error::{Error, ProtocolError};
+pub use handshake::{Accept, ClientRequest, Reject, Request, Response};
+pub use utf8::Utf8Bytes;
