@@ -1,1 +1,48 @@
-//! Blocking adapters (placeholder).
+//! Blocking WebSockets over `std::net` (or any `Read + Write` stream), with
+//! the shape of the browser API: [`WebSocket::ready_state`],
+//! [`WebSocket::buffered_amount`], send text or binary, receive messages,
+//! [`WebSocket::close`], and the open/message/error/close life cycle through
+//! a [`Handler`].
+//!
+//! These adapters only move bytes between a stream and the sans-IO
+//! [`Connection`](crate::Connection): every protocol decision is the core's.
+//!
+//! A client:
+//!
+//! ```no_run
+//! let mut ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/")?;
+//! ws.send_text("hello")?;
+//! if let Some(reply) = ws.recv()? {
+//!     println!("got {:?}", reply);
+//! }
+//! ws.close(1000, "done")?;
+//! while ws.recv()?.is_some() {} // drain until the server's close arrives
+//! # Ok::<(), rfc6455::Error>(())
+//! ```
+//!
+//! A server, a thread per connection:
+//!
+//! ```no_run
+//! use std::net::TcpListener;
+//! let listener = TcpListener::bind("127.0.0.1:9001")?;
+//! for stream in listener.incoming() {
+//!     std::thread::spawn(move || -> Result<(), rfc6455::Error> {
+//!         let mut ws = rfc6455::blocking::accept(stream?)?;
+//!         while let Some(message) = ws.recv()? {
+//!             ws.send(message)?;
+//!         }
+//!         Ok(())
+//!     });
+//! }
+//! # Ok::<(), rfc6455::Error>(())
+//! ```
+
+mod client;
+mod handler;
+mod server;
+mod socket;
+
+pub use client::{connect, ClientBuilder};
+pub use handler::{CloseEvent, Handler};
+pub use server::{accept, ServerBuilder};
+pub use socket::WebSocket;

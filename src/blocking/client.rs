@@ -1,0 +1,220 @@
+//! Opening a client connection.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use crate::blocking::socket::{StreamOps, WebSocket, DEFAULT_CLOSE_TIMEOUT};
+use crate::{ClientRequest, Config, Connection, Error, Event};
+
+/// The default bound on the opening handshake.
+const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connects to a `ws://` URL with default settings.
+///
+/// ```no_run
+/// let mut ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/chat")?;
+/// ws.send_text("hello")?;
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
+pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
+    ClientBuilder::new(url).connect()
+}
+
+/// Settings for a client connection: subprotocols, `Origin`, extra headers,
+/// timeouts and limits.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// let ws = rfc6455::blocking::ClientBuilder::new("ws://127.0.0.1:9001/")
+///     .protocol("chat")
+///     .origin("http://localhost")
+///     .header("Authorization", "Bearer token")
+///     .connect_timeout(Duration::from_secs(3))
+///     .connect()?;
+/// println!("subprotocol: {:?}", ws.protocol());
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ClientBuilder {
+    url: String,
+    protocols: Vec<String>,
+    origin: Option<String>,
+    headers: Vec<(String, String)>,
+    config: Config,
+    connect_timeout: Option<Duration>,
+    handshake_timeout: Duration,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    close_timeout: Duration,
+}
+
+impl ClientBuilder {
+    /// Settings for connecting to `url` (checked when connecting).
+    pub fn new(url: impl Into<String>) -> Self {
+        ClientBuilder {
+            url: url.into(),
+            protocols: Vec::new(),
+            origin: None,
+            headers: Vec::new(),
+            config: Config::default(),
+            connect_timeout: None,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            read_timeout: None,
+            write_timeout: None,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+        }
+    }
+
+    /// Offers a subprotocol; call once per protocol, most preferred first.
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocols.push(protocol.into());
+        self
+    }
+
+    /// Sends an `Origin` header.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Adds a header to the upgrade request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Limits and behaviour of the connection.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Bounds the TCP connect (default: the system's).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Bounds the opening handshake (default 10 s).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// A read timeout for `recv` once open (default: none).
+    pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// A write timeout for sends (default: none).
+    pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for the server to close TCP after the close
+    /// handshake (default 5 s).
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    fn request(&self) -> Result<ClientRequest, Error> {
+        let mut request = ClientRequest::new(&self.url)?;
+        for p in &self.protocols {
+            request = request.protocol(p.clone());
+        }
+        if let Some(origin) = &self.origin {
+            request = request.origin(origin.clone());
+        }
+        for (name, value) in &self.headers {
+            request = request.header(name.clone(), value.clone());
+        }
+        Ok(request)
+    }
+
+    /// Opens the TCP connection and performs the handshake. A `wss://` URL
+    /// fails with [`Error::TlsNotEnabled`]; a server's refusal fails with
+    /// [`HandshakeError::Rejected`](crate::handshake::HandshakeError::Rejected) carrying its status and headers.
+    pub fn connect(&self) -> Result<WebSocket<TcpStream>, Error> {
+        let request = self.request()?;
+        if request.is_secure() {
+            return Err(Error::TlsNotEnabled);
+        }
+        let addrs = (request.host(), request.port()).to_socket_addrs()?;
+        let mut last_error = None;
+        let mut stream = None;
+        for addr in addrs {
+            let attempt = match self.connect_timeout {
+                Some(t) => TcpStream::connect_timeout(&addr, t),
+                None => TcpStream::connect(addr),
+            };
+            match attempt {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        let stream = match (stream, last_error) {
+            (Some(s), _) => s,
+            (None, Some(e)) => return Err(e.into()),
+            (None, None) => return Err(Error::InvalidUrl(format!("{}: no address", self.url))),
+        };
+        stream.set_nodelay(true)?;
+        stream.set_write_timeout(self.write_timeout)?;
+        self.handshake(stream, request, StreamOps::tcp())
+    }
+
+    /// Performs the handshake over a stream that is already connected (a
+    /// TLS stream, a Unix socket, a test double). Timeouts other than the
+    /// close timeout are then the stream's own business.
+    pub fn connect_on<S: Read + Write>(&self, stream: S) -> Result<WebSocket<S>, Error> {
+        let request = self.request()?;
+        self.handshake(stream, request, StreamOps::generic())
+    }
+
+    fn handshake<S: Read + Write>(
+        &self,
+        stream: S,
+        request: ClientRequest,
+        ops: StreamOps<S>,
+    ) -> Result<WebSocket<S>, Error> {
+        let conn = Connection::client(request, self.config.clone())?;
+        let mut ws = WebSocket::with_ops(stream, conn, ops);
+        ws.set_url(self.url.clone());
+        ws.set_timeouts(self.read_timeout, self.close_timeout);
+        let deadline = Instant::now() + self.handshake_timeout;
+        loop {
+            match ws.connection_mut().next_event()? {
+                Some(Event::Open(_)) => break,
+                Some(_) => {}
+                None => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::Timeout("opening handshake"));
+                    }
+                    // Unsupported on non-TCP streams: their own timeouts apply.
+                    let _ = ws.set_stream_read_timeout(Some(left));
+                    match ws.fill() {
+                        Ok(()) => {}
+                        Err(Error::Io(e))
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                            ) && Instant::now() >= deadline =>
+                        {
+                            return Err(Error::Timeout("opening handshake"))
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        let _ = ws.set_stream_read_timeout(self.read_timeout);
+        Ok(ws)
+    }
+}

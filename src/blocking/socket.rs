@@ -1,0 +1,355 @@
+//! The blocking socket: moves bytes between a stream and the core.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::blocking::handler::CloseEvent;
+use crate::{CloseCode, Connection, Error, Event, Message, ReadyState, Role};
+
+/// How long a client waits, after the close handshake, for the server to
+/// close the TCP connection (section 7.1.1) before closing it itself.
+pub(crate) const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the adapter can do to a stream beyond reading and writing. For a
+/// `TcpStream` these are the real calls; for any other stream they do
+/// nothing (dropping the stream is then what closes it).
+pub(crate) struct StreamOps<S> {
+    pub(crate) shutdown: fn(&mut S) -> io::Result<()>,
+    pub(crate) set_read_timeout: fn(&mut S, Option<Duration>) -> io::Result<()>,
+}
+
+impl<S> StreamOps<S> {
+    pub(crate) fn generic() -> Self {
+        StreamOps {
+            shutdown: |_| Ok(()),
+            set_read_timeout: |_, _| Err(io::ErrorKind::Unsupported.into()),
+        }
+    }
+}
+
+impl StreamOps<TcpStream> {
+    pub(crate) fn tcp() -> Self {
+        StreamOps {
+            shutdown: |s| s.shutdown(Shutdown::Both),
+            set_read_timeout: |s, t| s.set_read_timeout(t),
+        }
+    }
+}
+
+/// A WebSocket over a blocking stream.
+///
+/// Sending: [`send_text`](Self::send_text), [`send_binary`](Self::send_binary)
+/// and [`send`](Self::send) queue a message and write it out before they
+/// return. [`queue`](Self::queue) only queues; queued bytes go out on
+/// [`flush`](Self::flush), on the next send, or when [`recv`](Self::recv)
+/// is about to wait for input. An echo loop built on `recv` + `queue`
+/// therefore answers a burst of pipelined messages with one write.
+///
+/// Non-blocking streams: an `Error::Io` of kind `WouldBlock` loses nothing.
+/// Received bytes stay in the connection and queued bytes stay queued; call
+/// the same method again when the stream is ready.
+pub struct WebSocket<S> {
+    stream: S,
+    conn: Connection,
+    ops: StreamOps<S>,
+    url: Option<String>,
+    read_timeout: Option<Duration>,
+    close_timeout: Duration,
+    close_event: Option<CloseEvent>,
+}
+
+impl<S> std::fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("role", &self.conn.role())
+            .field("ready_state", &self.conn.ready_state())
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Read + Write> WebSocket<S> {
+    /// Wraps a stream whose handshake is already done (elsewhere), around a
+    /// connection in [`ReadyState::Open`] (see [`Connection::open`]).
+    ///
+    /// ```
+    /// use rfc6455::{blocking::WebSocket, Config, Connection, ReadyState, Role};
+    /// let stream = std::io::Cursor::new(Vec::new());
+    /// let ws = WebSocket::from_connection(stream, Connection::open(Role::Server, Config::default()));
+    /// assert_eq!(ws.ready_state(), ReadyState::Open);
+    /// ```
+    pub fn from_connection(stream: S, conn: Connection) -> Self {
+        Self::with_ops(stream, conn, StreamOps::generic())
+    }
+
+    pub(crate) fn with_ops(stream: S, conn: Connection, ops: StreamOps<S>) -> Self {
+        WebSocket {
+            stream,
+            conn,
+            ops,
+            url: None,
+            read_timeout: None,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            close_event: None,
+        }
+    }
+
+    pub(crate) fn set_url(&mut self, url: String) {
+        self.url = Some(url);
+    }
+
+    pub(crate) fn set_timeouts(&mut self, read: Option<Duration>, close: Duration) {
+        self.read_timeout = read;
+        self.close_timeout = close;
+    }
+
+    /// The state, as the browser's `readyState`: Connecting (0), Open (1),
+    /// Closing (2), Closed (3).
+    pub fn ready_state(&self) -> ReadyState {
+        self.conn.ready_state()
+    }
+
+    /// Bytes accepted by a send but not yet written to the stream.
+    pub fn buffered_amount(&self) -> usize {
+        self.conn.buffered_amount()
+    }
+
+    /// The negotiated subprotocol (empty string semantics of the browser
+    /// are `None` here).
+    pub fn protocol(&self) -> Option<&str> {
+        self.conn.protocol()
+    }
+
+    /// The URL a client connected to (`None` on the server side).
+    pub fn url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+
+    /// Whether this is the client or the server end.
+    pub fn role(&self) -> Role {
+        self.conn.role()
+    }
+
+    /// How the connection ended, once it has.
+    pub fn close_event(&self) -> Option<&CloseEvent> {
+        self.close_event.as_ref()
+    }
+
+    /// The stream (for example to read `peer_addr()`).
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The stream, mutably. Reading or writing it directly corrupts the
+    /// WebSocket stream.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// The sans-IO connection underneath.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    pub(crate) fn set_stream_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (self.ops.set_read_timeout)(&mut self.stream, timeout)
+    }
+
+    /// Sends a text message and writes it out.
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.conn.send_text(text)?;
+        self.flush()
+    }
+
+    /// Sends a binary message and writes it out.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.conn.send_binary(data)?;
+        self.flush()
+    }
+
+    /// Sends a message (for example one just received, to echo it) and
+    /// writes it out.
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        self.conn.send(message)?;
+        self.flush()
+    }
+
+    /// Queues a message without writing it; see the type's documentation.
+    pub fn queue(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        self.conn.send(message)
+    }
+
+    /// Sends a ping and writes it out. The matching pong is consumed by
+    /// `recv`.
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.conn.ping(payload)?;
+        self.flush()
+    }
+
+    /// Starts the close handshake, as the browser's `close(code, reason)`:
+    /// `code` must be 1000 or in 3000-4999, and `reason` at most 123 bytes.
+    /// Keep calling [`recv`](Self::recv) until it returns `Ok(None)` to
+    /// receive the peer's close and end the connection cleanly.
+    pub fn close(&mut self, code: u16, reason: &str) -> Result<(), Error> {
+        let code = CloseCode::from(code);
+        if !code.is_application_sendable() {
+            return Err(Error::InvalidCloseCode(code.as_u16()));
+        }
+        self.close_with(code, reason)
+    }
+
+    /// Starts the close handshake with any code that is valid on the wire
+    /// (for example 1001 when a server shuts down).
+    pub fn close_with(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.conn.close(code, reason)?;
+        self.flush()
+    }
+
+    /// Writes out everything queued.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        while self.conn.buffered_amount() > 0 {
+            let mut slices = [IoSlice::new(&[]); 16];
+            let count = self.conn.output_io_slices(&mut slices);
+            let written = match self.stream.write_vectored(&slices[..count]) {
+                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            self.conn.consume_output(written);
+        }
+        match self.stream.flush() {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Receives the next message. Pings are answered and pongs consumed on
+    /// the way. Returns `Ok(None)` once the connection has closed cleanly
+    /// (see [`close_event`](Self::close_event) for the code and reason).
+    ///
+    /// An error other than a `WouldBlock`/`TimedOut` I/O error ends the
+    /// connection: a protocol violation has sent its close frame (1002,
+    /// 1007 or 1009), and the close event reports the code, unclean.
+    pub fn recv(&mut self) -> Result<Option<Message>, Error> {
+        loop {
+            match self.next_event()? {
+                Some(Event::Message(message)) => return Ok(Some(message)),
+                Some(_) => continue,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Receives the next event of any kind: messages, pings, pongs, and the
+    /// peer's close. Returns `Ok(None)` once the connection has closed.
+    pub fn next_event(&mut self) -> Result<Option<Event>, Error> {
+        loop {
+            if self.close_event.is_some() {
+                return Ok(None);
+            }
+            match self.conn.next_event() {
+                Ok(Some(Event::Close(frame))) => {
+                    let (code, reason) = match &frame {
+                        Some(f) => (f.code, f.reason.to_string()),
+                        None => (CloseCode::NO_STATUS, String::new()),
+                    };
+                    self.finish(CloseEvent {
+                        code,
+                        reason,
+                        was_clean: true,
+                    });
+                    return Ok(Some(Event::Close(frame)));
+                }
+                Ok(Some(event)) => return Ok(Some(event)),
+                Ok(None) if self.conn.ready_state() == ReadyState::Closed => {
+                    // Closed without a close frame from the peer: the
+                    // handshake was rejected or abandoned.
+                    self.finish(CloseEvent::abnormal(CloseCode::ABNORMAL));
+                    return Ok(None);
+                }
+                Ok(None) => self.fill()?,
+                Err(e) => {
+                    let code = e.close_code().unwrap_or(CloseCode::ABNORMAL);
+                    self.finish(CloseEvent::abnormal(code));
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Writes what is queued, then blocks for more input.
+    pub(crate) fn fill(&mut self) -> Result<(), Error> {
+        if let Err(e) = self.flush() {
+            return Err(self.io_failure(e));
+        }
+        let buf = self.conn.read_buf();
+        match self.stream.read(buf) {
+            Ok(0) => {
+                self.conn.commit(0);
+                self.conn.receive_eof();
+                Ok(())
+            }
+            Ok(n) => {
+                self.conn.commit(n);
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e) => Err(self.io_failure(e.into())),
+        }
+    }
+
+    /// Ends the connection abnormally (1006) from the adapter's side.
+    pub(crate) fn mark_abnormal(&mut self) {
+        if self.close_event.is_none() {
+            self.close_event = Some(CloseEvent::abnormal(CloseCode::ABNORMAL));
+            let _ = (self.ops.shutdown)(&mut self.stream);
+        }
+    }
+
+    /// A retryable I/O error passes through; any other ends the connection.
+    fn io_failure(&mut self, e: Error) -> Error {
+        let retryable = matches!(&e, Error::Io(io) if matches!(io.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut));
+        if !retryable {
+            self.mark_abnormal();
+        }
+        e
+    }
+
+    /// Ends the connection: writes what is queued (a close reply or the
+    /// close frame of a failure), then closes the transport. The server
+    /// closes at once; a client first waits, bounded by the close timeout,
+    /// for the server to close (section 7.1.1).
+    fn finish(&mut self, event: CloseEvent) {
+        self.close_event = Some(event);
+        let _ = self.flush();
+        if self.conn.role() == Role::Client {
+            self.await_eof();
+        }
+        let _ = (self.ops.shutdown)(&mut self.stream);
+    }
+
+    fn await_eof(&mut self) {
+        let deadline = Instant::now() + self.close_timeout;
+        let mut scratch = [0u8; 512];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || (self.ops.set_read_timeout)(&mut self.stream, Some(left)).is_err()
+            {
+                break;
+            }
+            match self.stream.read(&mut scratch) {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        let _ = (self.ops.set_read_timeout)(&mut self.stream, self.read_timeout);
+    }
+}
