@@ -108,9 +108,8 @@ PY=$VENV/bin/python
 # ------------------------------------------------------------------ processes
 BG=()   # process-group ids (setsid) of everything we start in the background
 stop_group() {  # stop_group PGID: TERM, then KILL after 5 s
-  local i
   kill -TERM -- "-$1" 2>/dev/null || return 0
-  for i in $(seq 50); do kill -0 -- "-$1" 2>/dev/null || return 0; sleep 0.1; done
+  for _ in $(seq 50); do kill -0 -- "-$1" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL -- "-$1" 2>/dev/null || true
 }
 cleanup() { local g; for g in "${BG[@]}"; do stop_group "$g"; done; }
@@ -199,16 +198,14 @@ log "$MODE mode: $NCASES cases on port $PORT, timeout ${TIMEOUT}s, reports in $O
 
 # ------------------------------------------------------------------ run
 export AUTOBAHN_MODE=$MODE AUTOBAHN_PORT=$PORT AUTOBAHN_URL=$URL AUTOBAHN_AGENT=$AGENT
-RUN_RC=0
+RUN_RC=0 SUT_DIED=0
 T0=$SECONDS
 if [ "$MODE" = server ]; then
   start_bg "$OUTDIR/sut.log" "$@"; SUT=$BG_PID
   wait_listen "$SUT" "SUT server" "$OUTDIR/sut.log"
   timeout -k 10 "$TIMEOUT" "$VENV/bin/wstest" -m fuzzingclient -s "$SPEC" \
     </dev/null >"$OUTDIR/wstest.log" 2>&1 || RUN_RC=$?
-  if ! kill -0 "$SUT" 2>/dev/null; then
-    log "SUT server exited during the run (log: $OUTDIR/sut.log)"; [ "$RUN_RC" != 0 ] || RUN_RC=3
-  fi
+  kill -0 "$SUT" 2>/dev/null || SUT_DIED=1
   WHAT="wstest fuzzingclient" LOGF=$OUTDIR/wstest.log
 else
   start_bg "$OUTDIR/wstest.log" "$VENV/bin/wstest" -m fuzzingserver -u 0 -s "$SPEC"; WS=$BG_PID
@@ -222,10 +219,13 @@ else
 fi
 WALL=$((SECONDS - T0))
 cleanup; BG=()
-if [ "$RUN_RC" = 124 ] || [ "$RUN_RC" = 137 ]; then
-  log "TIMEOUT: $WHAT still running after ${TIMEOUT}s; last log lines:"; tail -n 5 "$LOGF" >&2
-elif [ "$RUN_RC" != 0 ]; then
-  log "$WHAT failed (exit $RUN_RC); last log lines:"; tail -n 20 "$LOGF" >&2
+if [ $SUT_DIED = 1 ]; then
+  log "SUT server exited during the run; last lines of $OUTDIR/sut.log:"; tail -n 20 "$OUTDIR/sut.log" >&2
+fi
+if [ $RUN_RC = 124 ] || [ $RUN_RC = 137 ]; then
+  log "TIMEOUT: $WHAT still running after ${TIMEOUT}s; last lines of $LOGF:"; tail -n 5 "$LOGF" >&2
+elif [ $RUN_RC != 0 ]; then
+  log "$WHAT exited with status $RUN_RC; last lines of $LOGF:"; tail -n 20 "$LOGF" >&2
 fi
 
 # ------------------------------------------------------------------ summary
@@ -264,7 +264,7 @@ for c in expected:
         bad.append((c, b))
 for g in sorted(groups, key=int):
     n = sum(groups[g].values())
-    print("  %-3s %4d cases: %s" % (g + ".*", n, ", ".join("%d %s" % (v, k) for k, v in sorted(groups[g].items()))))
+    print("  %-5s %4d cases: %s" % (g + ".*", n, ", ".join("%d %s" % (v, k) for k, v in sorted(groups[g].items()))))
 missing = [c for c, b in bad if b == "MISSING"]
 bad = [(c, b) for c, b in bad if b != "MISSING"]
 if bad:
@@ -275,7 +275,7 @@ for c, b in bad:
         detail = json.load(open(os.path.join(outdir, r["reportfile"]))).get("result", "")
     except Exception:
         pass
-    print("  %-8s %-13s%s close=%s code=%s  %s" % (c, b, "" if passing(c, b) else " (fail)",
+    print("  %-8s %-13s %-6s close=%s code=%s  %s" % (c, b, "" if passing(c, b) else "(fail)",
           r.get("behaviorClose"), r.get("remoteCloseCode"), " ".join(str(detail).split())[:160]))
 notes = ["%s %s" % (c, results[c].get("behaviorClose")) for c in expected if c in results
          and results[c]["behavior"] == "OK" and results[c].get("behaviorClose") in ("FAILED", "WRONG CODE", "UNCLEAN")]
@@ -288,5 +288,5 @@ print("autobahn %s: %d ok, %d non-strict, %d informational, %d unimplemented, %d
     counts.get("UNIMPLEMENTED", 0), counts.get("FAILED", 0), len(expected)))
 sys.exit(0 if not missing and all(passing(c, b) for c, b in bad) else 1)
 EOF
-[ "$RUN_RC" = 0 ] || exit 2
-exit "$SUM_RC"
+[ $RUN_RC = 0 ] && [ $SUT_DIED = 0 ] || exit 2
+exit $SUM_RC

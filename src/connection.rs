@@ -190,8 +190,8 @@ pub enum Event {
     /// A pong.
     Pong(Bytes),
     /// The peer's close frame (`None` if it carried no code). If this end
-    /// had not yet sent a close, the reply echoing the code is already
-    /// queued. The connection is now [`ReadyState::Closed`].
+    /// had not yet sent a close, the reply echoing the code and reason is
+    /// already queued. The connection is now [`ReadyState::Closed`].
     Close(Option<CloseFrame>),
 }
 
@@ -675,7 +675,7 @@ impl Connection {
                 let frame = close::parse_payload(payload)?;
                 if !self.close_sent {
                     match &frame {
-                        Some(f) => self.write_close(f.code, ""),
+                        Some(f) => self.write_close(f.code, &f.reason.clone()),
                         None => self.write_frame(OpCode::Close, true, &[]),
                     }
                     self.close_sent = true;

@@ -82,3 +82,8 @@ pub use connection::{Config, Connection, Event, Message, MessageKind, ReadyState
 pub use error::{Error, ProtocolError};
 pub use handshake::{Accept, ClientRequest, Reject, Request, Response};
 pub use utf8::Utf8Bytes;
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -29,7 +29,7 @@ async function finish() {
   clearTimeout(hardTimer);
   await Promise.race([context?.close().catch(() => {}), new Promise(r => setTimeout(r, 5000))]);
   server?.close();
-  if (failed) for (const l of consoleLines.slice(0, 20)) console.log(`# ${l}`);
+  if (failed) for (const l of [...new Set(consoleLines)].slice(0, 20)) console.log(`# ${l}`);
   console.log(`# ${((Date.now() - started) / 1000).toFixed(1)} s`);
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
@@ -61,7 +61,7 @@ async function browserChecks() {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
       res.end(html);
     } else {
-      res.writeHead(404);
+      res.writeHead(req.url === '/favicon.ico' ? 204 : 404);
       res.end();
     }
   });

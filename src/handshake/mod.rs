@@ -85,7 +85,7 @@ pub enum HandshakeError {
     #[error("unsupported Sec-WebSocket-Version {0:?}; only 13 is supported")]
     UnsupportedVersion(Option<String>),
     /// The server answered with a status other than 101.
-    #[error("server answered {status} instead of 101 Switching Protocols")]
+    #[error("handshake answered with HTTP {status} instead of 101 Switching Protocols")]
     Rejected {
         /// The status code, e.g. 401, 403 or a redirect.
         status: u16,

@@ -1,0 +1,109 @@
+//! A broadcast chat room. Each connection is named `userN`; everyone
+//! receives `userN comes in`, `userN says: <text>` and `userN left`.
+//!
+//! ```text
+//! cargo run --example chat -- [ADDR]     # default 127.0.0.1:9002
+//! ```
+//!
+//! Open `http://127.0.0.1:9002/` in two browser tabs to chat.
+//!
+//! Each connection has its own thread, which owns its socket; other threads
+//! reach it through a channel. The thread waits for input with a short read
+//! timeout and, between reads, writes out what the room sent it.
+
+use std::collections::HashMap;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use rfc6455::blocking::ServerBuilder;
+use rfc6455::{Accept, Error, Message, Reject, Request};
+
+const PAGE: &str = include_str!("chat.html");
+
+/// Everyone connected, by id.
+#[derive(Clone, Default)]
+struct Room {
+    members: Arc<Mutex<HashMap<usize, Sender<String>>>>,
+}
+
+impl Room {
+    fn join(&self, id: usize) -> Receiver<String> {
+        let (tx, rx) = channel();
+        self.members.lock().unwrap().insert(id, tx);
+        rx
+    }
+
+    fn leave(&self, id: usize) {
+        self.members.lock().unwrap().remove(&id);
+    }
+
+    fn broadcast(&self, text: String) {
+        println!("{text}");
+        for member in self.members.lock().unwrap().values() {
+            let _ = member.send(text.clone());
+        }
+    }
+}
+
+fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9002".into());
+    let listener = TcpListener::bind(&addr)?;
+    println!("chat on ws://{addr}/ (page: http://{addr}/)");
+    let server = ServerBuilder::new().read_timeout(Some(Duration::from_millis(50)));
+    let room = Room::default();
+    let next_id = AtomicUsize::new(1);
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let (server, room) = (server.clone(), room.clone());
+        let id = next_id.fetch_add(1, Ordering::Relaxed);
+        thread::spawn(move || {
+            if let Err(e) = member(&server, &room, id, stream) {
+                eprintln!("user{id}: {e}");
+            }
+        });
+    }
+    Ok(())
+}
+
+fn decide(request: &Request) -> Result<Accept, Reject> {
+    if request.is_websocket() {
+        Ok(Accept::new())
+    } else {
+        Err(Reject::new(200)
+            .header("Content-Type", "text/html; charset=utf-8")
+            .body(PAGE))
+    }
+}
+
+fn member(server: &ServerBuilder, room: &Room, id: usize, stream: TcpStream) -> Result<(), Error> {
+    let mut ws = server.accept_with(stream, decide)?;
+    let inbox = room.join(id);
+    room.broadcast(format!("user{id} comes in"));
+    let result = loop {
+        for text in inbox.try_iter() {
+            // A failure here means the connection is ending; recv reports it.
+            let _ = ws.queue(text);
+        }
+        match ws.recv() {
+            Ok(Some(Message::Text(text))) => room.broadcast(format!("user{id} says: {text}")),
+            Ok(Some(Message::Binary(_))) => {}
+            Ok(None) => break Ok(()),
+            // The read timeout: time to deliver what the room sent.
+            Err(Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => break Err(e),
+        }
+    };
+    room.leave(id);
+    room.broadcast(format!("user{id} left"));
+    result
+}
