@@ -1,0 +1,604 @@
+//! The blocking adapters over real loopback sockets (127.0.0.1 only, every
+//! wait bounded).
+
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rfc6455::blocking::{connect, ClientBuilder, CloseEvent, Handler, ServerBuilder, WebSocket};
+use rfc6455::handshake::HandshakeError;
+use rfc6455::{
+    Accept, CloseCode, Config, Connection, Error, Event, Message, ReadyState, Reject, Role,
+};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// A listener on an ephemeral port and its ws:// URL.
+fn listen() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+fn accept_one(listener: &TcpListener) -> TcpStream {
+    let (stream, _) = listener.accept().unwrap();
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    stream
+}
+
+/// Spawns an echo server for one connection; returns its close event.
+fn echo_once(listener: TcpListener) -> thread::JoinHandle<(Vec<ReadyState>, Option<CloseEvent>)> {
+    thread::spawn(move || {
+        let mut ws = ServerBuilder::new()
+            .read_timeout(Some(LIMIT))
+            .accept(accept_one(&listener))
+            .unwrap();
+        let mut states = vec![ws.ready_state()];
+        while let Ok(Some(message)) = ws.recv() {
+            ws.send(message).unwrap();
+        }
+        states.push(ws.ready_state());
+        (states, ws.close_event().cloned())
+    })
+}
+
+#[test]
+fn client_initiated_close_ready_states_on_both_sides() {
+    let (listener, url) = listen();
+    let server = echo_once(listener);
+    let mut ws = ClientBuilder::new(&url)
+        .read_timeout(Some(LIMIT))
+        .connect()
+        .unwrap();
+    assert_eq!(ws.ready_state(), ReadyState::Open);
+    assert_eq!(ws.url(), Some(url.as_str()));
+    ws.send_text("héllo").unwrap();
+    assert_eq!(ws.recv().unwrap(), Some(Message::from("héllo")));
+    ws.send_binary(&[0, 1, 2, 255]).unwrap();
+    assert_eq!(ws.recv().unwrap(), Some(Message::from(vec![0, 1, 2, 255])));
+    ws.close(1000, "bye").unwrap();
+    assert_eq!(ws.ready_state(), ReadyState::Closing);
+    assert!(matches!(
+        ws.send_text("late"),
+        Err(Error::NotOpen(ReadyState::Closing))
+    ));
+    assert_eq!(ws.recv().unwrap(), None);
+    assert_eq!(ws.ready_state(), ReadyState::Closed);
+    let event = ws.close_event().unwrap();
+    assert_eq!(
+        (event.code, event.reason.as_str(), event.was_clean),
+        (CloseCode::NORMAL, "bye", true)
+    );
+
+    let (states, server_event) = server.join().unwrap();
+    assert_eq!(states, [ReadyState::Open, ReadyState::Closed]);
+    let server_event = server_event.unwrap();
+    assert_eq!(server_event.code, CloseCode::NORMAL);
+    assert!(server_event.was_clean);
+}
+
+#[test]
+fn server_initiated_close_and_tcp_closed_by_server() {
+    let (listener, url) = listen();
+    let server = thread::spawn(move || {
+        let mut ws = ServerBuilder::new().accept(accept_one(&listener)).unwrap();
+        ws.close(4000, "server done").unwrap();
+        assert_eq!(ws.ready_state(), ReadyState::Closing);
+        assert_eq!(ws.recv().unwrap(), None);
+        assert_eq!(ws.ready_state(), ReadyState::Closed);
+        ws.close_event().cloned().unwrap()
+    });
+    let mut ws = ClientBuilder::new(&url)
+        .read_timeout(Some(LIMIT))
+        .connect()
+        .unwrap();
+    let started = Instant::now();
+    assert_eq!(ws.recv().unwrap(), None);
+    // The client waited for the server to close TCP: well under the 5 s close timeout.
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let event = ws.close_event().unwrap();
+    assert_eq!(
+        (event.code.as_u16(), event.reason.as_str(), event.was_clean),
+        (4000, "server done", true)
+    );
+    let server_event = server.join().unwrap();
+    assert_eq!(server_event.code.as_u16(), 4000);
+    assert!(server_event.was_clean);
+}
+
+#[test]
+fn dropped_tcp_is_an_abnormal_1006_close() {
+    let (listener, url) = listen();
+    let server = thread::spawn(move || {
+        let ws = ServerBuilder::new().accept(accept_one(&listener)).unwrap();
+        drop(ws); // TCP closed without a close frame
+    });
+    let mut ws = ClientBuilder::new(&url)
+        .read_timeout(Some(LIMIT))
+        .connect()
+        .unwrap();
+    server.join().unwrap();
+    let err = ws.recv().unwrap_err();
+    assert!(matches!(err, Error::AbnormalClosure), "{err:?}");
+    assert_eq!(err.close_code(), Some(CloseCode::ABNORMAL));
+    let event = ws.close_event().unwrap();
+    assert_eq!(event.code, CloseCode::ABNORMAL);
+    assert!(!event.was_clean);
+    assert_eq!(ws.ready_state(), ReadyState::Closed);
+}
+
+#[test]
+fn handshake_rejection_status_reaches_the_client() {
+    let (listener, url) = listen();
+    let server = thread::spawn(move || {
+        let result = ServerBuilder::new().accept_with(accept_one(&listener), |req| {
+            assert_eq!(req.path(), "/private");
+            Err(Reject::new(403)
+                .header("X-Why", "no entry")
+                .body("forbidden"))
+        });
+        matches!(
+            result,
+            Err(Error::Handshake(HandshakeError::Rejected {
+                status: 403,
+                ..
+            }))
+        )
+    });
+    match connect(&format!("{url}/private")) {
+        Err(Error::Handshake(HandshakeError::Rejected { status, headers })) => {
+            assert_eq!(status, 403);
+            assert_eq!(headers.get("x-why"), Some("no entry"));
+        }
+        other => panic!("expected a 403 rejection, got {other:?}"),
+    }
+    assert!(server.join().unwrap());
+}
+
+#[test]
+fn subprotocol_negotiation() {
+    let (listener, url) = listen();
+    let server = thread::spawn(move || {
+        let ws = ServerBuilder::new()
+            .accept_with(accept_one(&listener), |req| {
+                assert_eq!(
+                    req.protocols().collect::<Vec<_>>(),
+                    ["v2.chat", "superchat"]
+                );
+                assert_eq!(req.origin(), Some("http://example.com"));
+                assert_eq!(req.header("x-extra"), Some("1"));
+                Ok(Accept::new().protocol("superchat"))
+            })
+            .unwrap();
+        ws.protocol().map(str::to_owned)
+    });
+    let ws = ClientBuilder::new(&url)
+        .protocol("v2.chat")
+        .protocol("superchat")
+        .origin("http://example.com")
+        .header("X-Extra", "1")
+        .connect()
+        .unwrap();
+    assert_eq!(ws.protocol(), Some("superchat"));
+    assert_eq!(server.join().unwrap().as_deref(), Some("superchat"));
+}
+
+#[test]
+fn a_handshake_that_never_completes_times_out() {
+    let (listener, _url) = listen();
+    let addr = listener.local_addr().unwrap();
+    let slow = thread::spawn(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        // Half a request, then silence.
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+        thread::sleep(Duration::from_secs(2));
+    });
+    let started = Instant::now();
+    let result = ServerBuilder::new()
+        .handshake_timeout(Duration::from_millis(300))
+        .accept(accept_one(&listener));
+    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(300) && elapsed < Duration::from_secs(2),
+        "{elapsed:?}"
+    );
+    slow.join().unwrap();
+}
+
+#[test]
+fn concurrent_clients_each_get_their_own_echo() {
+    let (listener, url) = listen();
+    const CLIENTS: usize = 16;
+    let server = thread::spawn(move || {
+        let handles: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                let stream = accept_one(&listener);
+                thread::spawn(move || {
+                    let mut ws = ServerBuilder::new().accept(stream).unwrap();
+                    while let Ok(Some(m)) = ws.recv() {
+                        ws.queue(m).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let url = url.clone();
+            thread::spawn(move || {
+                let mut ws = ClientBuilder::new(&url)
+                    .read_timeout(Some(LIMIT))
+                    .connect()
+                    .unwrap();
+                for j in 0..50 {
+                    let text = format!("client {i} message {j}");
+                    ws.send_text(&text).unwrap();
+                    assert_eq!(ws.recv().unwrap(), Some(Message::from(text)));
+                }
+                ws.close(1000, "").unwrap();
+                assert_eq!(ws.recv().unwrap(), None);
+                assert!(ws.close_event().unwrap().was_clean);
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    server.join().unwrap();
+}
+
+/// Reads one server frame (unmasked, short) from a raw stream.
+fn read_frame(stream: &mut TcpStream) -> (u8, Vec<u8>) {
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
+    let mut payload = vec![0u8; (head[1] & 0x7f) as usize];
+    stream.read_exact(&mut payload).unwrap();
+    (head[0], payload)
+}
+
+/// Performs a client handshake over a raw TCP stream.
+fn raw_client(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    stream
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    stream
+}
+
+#[test]
+fn garbage_from_a_peer_fails_with_1002_and_the_server_survives() {
+    let (listener, _url) = listen();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let mut results = Vec::new();
+        for _ in 0..2 {
+            let mut ws = ServerBuilder::new().accept(accept_one(&listener)).unwrap();
+            results.push(loop {
+                match ws.recv() {
+                    Ok(Some(m)) => ws.send(m).unwrap(),
+                    Ok(None) => break None,
+                    Err(e) => break Some((e.close_code(), ws.close_event().cloned().unwrap())),
+                }
+            });
+        }
+        results
+    });
+    // First peer: a valid masked "Hello", then a reserved opcode.
+    let mut stream = raw_client(addr);
+    stream
+        .write_all(&[
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ])
+        .unwrap();
+    assert_eq!(read_frame(&mut stream), (0x81, b"Hello".to_vec()));
+    stream.write_all(&[0x83, 0x80, 0, 0, 0, 0]).unwrap();
+    let (opcode, payload) = read_frame(&mut stream);
+    assert_eq!(opcode, 0x88);
+    assert_eq!(&payload[..2], &1002u16.to_be_bytes());
+    // The server closed TCP after its close frame.
+    assert_eq!(stream.read(&mut [0u8; 16]).unwrap(), 0);
+
+    // Second peer: invalid UTF-8 in a text frame.
+    let mut stream = raw_client(addr);
+    stream
+        .write_all(&[0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28])
+        .unwrap();
+    let (opcode, payload) = read_frame(&mut stream);
+    assert_eq!(opcode, 0x88);
+    assert_eq!(&payload[..2], &1007u16.to_be_bytes());
+
+    let results = server.join().unwrap();
+    let (code, event) = results[0].clone().unwrap();
+    assert_eq!(code, Some(CloseCode::PROTOCOL_ERROR));
+    assert_eq!(event.code, CloseCode::PROTOCOL_ERROR);
+    assert!(!event.was_clean);
+    let (code, _) = results[1].clone().unwrap();
+    assert_eq!(code, Some(CloseCode::INVALID_PAYLOAD));
+}
+
+#[test]
+fn handler_sees_open_message_and_close() {
+    let (listener, url) = listen();
+    let server = echo_once(listener);
+
+    #[derive(Default)]
+    struct Recorder {
+        log: Vec<String>,
+    }
+    impl<S: Read + Write> Handler<S> for Recorder {
+        fn on_open(&mut self, ws: &mut WebSocket<S>) {
+            self.log.push(format!("open {:?}", ws.ready_state()));
+            ws.send_text("one").unwrap();
+        }
+        fn on_message(&mut self, ws: &mut WebSocket<S>, message: Message) {
+            self.log.push(format!(
+                "message {}",
+                String::from_utf8_lossy(message.as_bytes())
+            ));
+            ws.close(3001, "enough").unwrap();
+        }
+        fn on_error(&mut self, _ws: &mut WebSocket<S>, error: &Error) {
+            self.log.push(format!("error {error}"));
+        }
+        fn on_close(&mut self, event: &CloseEvent) {
+            self.log.push(format!(
+                "close {} {} {}",
+                event.code, event.reason, event.was_clean
+            ));
+        }
+    }
+    let mut recorder = Recorder::default();
+    let ws = ClientBuilder::new(&url)
+        .read_timeout(Some(LIMIT))
+        .connect()
+        .unwrap();
+    let event = recorder.run(ws);
+    assert_eq!(event.code.as_u16(), 3001);
+    assert_eq!(
+        recorder.log,
+        ["open Open", "message one", "close 3001 enough true"]
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn handler_reports_an_abnormal_end_as_error_then_1006() {
+    let (listener, url) = listen();
+    let server =
+        thread::spawn(move || drop(ServerBuilder::new().accept(accept_one(&listener)).unwrap()));
+    struct Recorder(Vec<String>);
+    impl<S: Read + Write> Handler<S> for Recorder {
+        fn on_message(&mut self, _ws: &mut WebSocket<S>, _message: Message) {}
+        fn on_error(&mut self, _ws: &mut WebSocket<S>, _error: &Error) {
+            self.0.push("error".into());
+        }
+        fn on_close(&mut self, event: &CloseEvent) {
+            self.0
+                .push(format!("close {} {}", event.code, event.was_clean));
+        }
+    }
+    let ws = ClientBuilder::new(&url)
+        .read_timeout(Some(LIMIT))
+        .connect()
+        .unwrap();
+    server.join().unwrap();
+    let mut recorder = Recorder(Vec::new());
+    recorder.run(ws);
+    assert_eq!(recorder.0, ["error", "close 1006 false"]);
+}
+
+#[test]
+fn browser_rules_for_close_and_tls() {
+    assert!(matches!(
+        connect("wss://127.0.0.1:1/"),
+        Err(Error::TlsNotEnabled)
+    ));
+    assert!(matches!(
+        connect("http://127.0.0.1/"),
+        Err(Error::InvalidUrl(_))
+    ));
+    let (listener, url) = listen();
+    let server = echo_once(listener);
+    let mut ws = connect(&url).unwrap();
+    assert!(matches!(
+        ws.close(1001, ""),
+        Err(Error::InvalidCloseCode(1001))
+    ));
+    assert!(matches!(
+        ws.close(2999, ""),
+        Err(Error::InvalidCloseCode(2999))
+    ));
+    assert!(matches!(
+        ws.close(1000, &"x".repeat(124)),
+        Err(Error::CloseReasonTooLong(124))
+    ));
+    assert_eq!(ws.ready_state(), ReadyState::Open);
+    ws.close(1000, &"x".repeat(123)).unwrap();
+    assert_eq!(ws.recv().unwrap(), None);
+    server.join().unwrap();
+}
+
+/// An in-memory stream that answers every other read and write with
+/// `WouldBlock`, and writes at most 7 bytes at a time.
+struct Flaky {
+    input: Vec<u8>,
+    pos: usize,
+    output: Vec<u8>,
+    tick: usize,
+}
+
+impl Read for Flaky {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tick += 1;
+        if self.tick % 2 == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = buf.len().min(self.input.len() - self.pos).min(5);
+        buf[..n].copy_from_slice(&self.input[self.pos..self.pos + n]);
+        self.pos += n;
+        if n == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    }
+}
+
+impl Write for Flaky {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tick += 1;
+        if self.tick % 2 == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = buf.len().min(7);
+        self.output.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn would_block_never_loses_or_duplicates_data() {
+    // The client side, as a core, produces the input frames.
+    let mut client = Connection::open(Role::Client, Config::default());
+    let sent: Vec<Message> = (0..40)
+        .map(|i| {
+            if i % 3 == 0 {
+                Message::from(vec![i as u8; i * 11])
+            } else {
+                Message::from(format!("message {i} ✓"))
+            }
+        })
+        .collect();
+    for m in &sent {
+        client.send(m.clone()).unwrap();
+    }
+    client.ping(b"p").unwrap();
+    let input = client.output().to_vec();
+    let stream = Flaky {
+        input,
+        pos: 0,
+        output: Vec::new(),
+        tick: 0,
+    };
+    let mut ws =
+        WebSocket::from_connection(stream, Connection::open(Role::Server, Config::default()));
+
+    let mut received = Vec::new();
+    let mut spins = 0;
+    while received.len() < sent.len() {
+        spins += 1;
+        assert!(spins < 100_000, "no progress");
+        match ws.recv() {
+            Ok(Some(m)) => {
+                match ws.send(m.clone()) {
+                    Ok(()) => {}
+                    // The message is queued; a later flush writes it.
+                    Err(Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("{e}"),
+                }
+                received.push(m);
+            }
+            Ok(None) => panic!("closed early"),
+            Err(Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(received, sent);
+    // Let the ping after the last message through, then write everything.
+    let input_len = ws.get_ref().input.len();
+    while ws.get_ref().pos < input_len {
+        let _ = ws.recv();
+    }
+    for _ in 0..4 {
+        let _ = ws.recv();
+    }
+    while ws.buffered_amount() > 0 {
+        match ws.flush() {
+            Ok(()) => {}
+            Err(Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let written = ws.get_ref().output.clone();
+    client.consume_output(client.buffered_amount());
+    client.receive(&written);
+    let mut echoed = Vec::new();
+    let mut pongs = 0;
+    while let Some(event) = client.next_event().unwrap() {
+        match event {
+            Event::Message(m) => echoed.push(m),
+            Event::Pong(p) => {
+                assert_eq!(&p[..], b"p");
+                pongs += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(echoed, sent);
+    assert_eq!(pongs, 1);
+}
+
+#[test]
+fn queued_sends_coalesce_into_few_writes() {
+    // Pipelined echo: 100 messages arrive in one read; recv + queue answers
+    // them and the replies go out in a single write.
+    struct Counting {
+        input: io::Cursor<Vec<u8>>,
+        writes: usize,
+        output: Vec<u8>,
+    }
+    impl Read for Counting {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.input.read(buf)
+        }
+    }
+    impl Write for Counting {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.writes += 1;
+            self.output.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut client = Connection::open(Role::Client, Config::default());
+    for i in 0..100 {
+        client.send_text(&format!("{i:016}")).unwrap();
+    }
+    client.close(CloseCode::NORMAL, "").unwrap();
+    let input = client.output().to_vec();
+    let stream = Counting {
+        input: io::Cursor::new(input),
+        writes: 0,
+        output: Vec::new(),
+    };
+    let mut ws =
+        WebSocket::from_connection(stream, Connection::open(Role::Server, Config::default()));
+    let mut count = 0;
+    while let Some(m) = ws.recv().unwrap() {
+        ws.queue(m).unwrap();
+        count += 1;
+    }
+    assert_eq!(count, 100);
+    assert!(ws.get_ref().writes <= 2, "{} writes", ws.get_ref().writes);
+}
