@@ -47,6 +47,7 @@ pub struct ClientBuilder {
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
     close_timeout: Duration,
+    heartbeat: Option<(Duration, Duration)>,
 }
 
 impl ClientBuilder {
@@ -63,6 +64,7 @@ impl ClientBuilder {
             read_timeout: None,
             write_timeout: None,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            heartbeat: None,
         }
     }
 
@@ -99,6 +101,15 @@ impl ClientBuilder {
     /// Bounds the opening handshake (default 10 s).
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Detects a dead or idle peer: after `interval` without hearing from
+    /// the peer, send a ping; if nothing arrives within `pong_timeout` of
+    /// it, drop the connection (reported as 1006, `Error::Timeout`).
+    /// Needs a stream with read timeouts (TCP). Default: off.
+    pub fn heartbeat(mut self, interval: Duration, pong_timeout: Duration) -> Self {
+        self.heartbeat = Some((interval, pong_timeout));
         self
     }
 
@@ -215,6 +226,7 @@ impl ClientBuilder {
             }
         }
         let _ = ws.set_stream_read_timeout(self.read_timeout);
+        ws.set_heartbeat(self.heartbeat);
         Ok(ws)
     }
 }

@@ -53,6 +53,7 @@ pub struct ServerBuilder {
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
     close_timeout: Duration,
+    heartbeat: Option<(Duration, Duration)>,
 }
 
 impl Default for ServerBuilder {
@@ -70,6 +71,7 @@ impl ServerBuilder {
             read_timeout: None,
             write_timeout: None,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            heartbeat: None,
         }
     }
 
@@ -82,6 +84,15 @@ impl ServerBuilder {
     /// Bounds the whole opening handshake (default 10 s).
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Detects a dead or idle peer: after `interval` without hearing from
+    /// the peer, send a ping; if nothing arrives within `pong_timeout` of
+    /// it, drop the connection (reported as 1006, `Error::Timeout`).
+    /// Needs a stream with read timeouts (TCP). Default: off.
+    pub fn heartbeat(mut self, interval: Duration, pong_timeout: Duration) -> Self {
+        self.heartbeat = Some((interval, pong_timeout));
         self
     }
 
@@ -191,6 +202,7 @@ impl ServerBuilder {
         result?;
         flushed?;
         let _ = ws.set_stream_read_timeout(self.read_timeout);
+        ws.set_heartbeat(self.heartbeat);
         Ok(ws)
     }
 }

@@ -57,6 +57,35 @@ pub struct WebSocket<S> {
     read_timeout: Option<Duration>,
     close_timeout: Duration,
     close_event: Option<CloseEvent>,
+    heartbeat: Option<Heartbeat>,
+}
+
+/// Idle detection: a ping after `interval` of silence from the peer, and
+/// the connection is dropped if nothing arrives within `timeout` of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Heartbeat {
+    pub(crate) interval: Duration,
+    pub(crate) timeout: Duration,
+    last_heard: Instant,
+    ping_sent: Option<Instant>,
+}
+
+impl Heartbeat {
+    pub(crate) fn new(interval: Duration, timeout: Duration) -> Self {
+        Heartbeat {
+            interval,
+            timeout,
+            last_heard: Instant::now(),
+            ping_sent: None,
+        }
+    }
+
+    fn deadline(&self) -> Instant {
+        match self.ping_sent {
+            Some(sent) => sent + self.timeout,
+            None => self.last_heard + self.interval,
+        }
+    }
 }
 
 impl<S> std::fmt::Debug for WebSocket<S> {
@@ -92,7 +121,12 @@ impl<S: Read + Write> WebSocket<S> {
             read_timeout: None,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             close_event: None,
+            heartbeat: None,
         }
+    }
+
+    pub(crate) fn set_heartbeat(&mut self, heartbeat: Option<(Duration, Duration)>) {
+        self.heartbeat = heartbeat.map(|(interval, timeout)| Heartbeat::new(interval, timeout));
     }
 
     pub(crate) fn set_url(&mut self, url: String) {
@@ -283,11 +317,13 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// Writes what is queued, then blocks for more input.
+    /// Writes what is queued, then blocks for more input (or until the
+    /// heartbeat has something to do).
     pub(crate) fn fill(&mut self) -> Result<(), Error> {
         if let Err(e) = self.flush() {
             return Err(self.io_failure(e));
         }
+        let heartbeat_due = self.heartbeat_step()?;
         let buf = self.conn.read_buf();
         match self.stream.read(buf) {
             Ok(0) => {
@@ -297,11 +333,58 @@ impl<S: Read + Write> WebSocket<S> {
             }
             Ok(n) => {
                 self.conn.commit(n);
+                if let Some(hb) = &mut self.heartbeat {
+                    hb.last_heard = Instant::now();
+                    hb.ping_sent = None;
+                }
                 Ok(())
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) && heartbeat_due.is_some_and(|due| Instant::now() >= due) =>
+            {
+                Ok(()) // the heartbeat's turn, not the caller's read timeout
+            }
             Err(e) => Err(self.io_failure(e.into())),
         }
+    }
+
+    /// Sends a ping when the peer has been silent for the interval, fails
+    /// the connection when a ping went unanswered for the timeout, and sets
+    /// the read timeout so the next read wakes up in time. Returns when the
+    /// heartbeat next needs to act.
+    fn heartbeat_step(&mut self) -> Result<Option<Instant>, Error> {
+        let Some(hb) = self.heartbeat else {
+            return Ok(None);
+        };
+        let now = Instant::now();
+        if now >= hb.deadline() {
+            if hb.ping_sent.is_some() {
+                self.mark_abnormal();
+                return Err(Error::Timeout("no answer to a heartbeat ping"));
+            }
+            if self.conn.ready_state() == ReadyState::Open {
+                self.conn.ping(b"")?;
+                if let Err(e) = self.flush() {
+                    return Err(self.io_failure(e));
+                }
+            }
+            if let Some(hb) = &mut self.heartbeat {
+                hb.ping_sent = Some(now);
+            }
+        }
+        let due = self.heartbeat.map_or(now, |hb| hb.deadline());
+        let wait = due
+            .saturating_duration_since(now)
+            .max(Duration::from_millis(1));
+        let timeout = self.read_timeout.map_or(wait, |t| t.min(wait));
+        // Unsupported on non-TCP streams: the heartbeat then only acts
+        // between reads.
+        let _ = (self.ops.set_read_timeout)(&mut self.stream, Some(timeout));
+        Ok(Some(due))
     }
 
     /// Ends the connection abnormally (1006) from the adapter's side.

@@ -1,0 +1,252 @@
+//! Resource limits and timeouts: what a hostile or dead peer can make us
+//! hold is bounded (127.0.0.1 only, every wait bounded).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rfc6455::blocking::{ClientBuilder, ServerBuilder};
+use rfc6455::{CloseCode, Config, Connection, Error, ProtocolError, ReadyState, Role};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+fn listen() -> (TcpListener, std::net::SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+fn raw_client(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    stream
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    stream
+}
+
+#[test]
+fn huge_declared_frame_is_refused_at_the_header_with_1009() {
+    // Core: a 2^62-byte frame header, and nothing after it.
+    let mut conn = Connection::open(Role::Server, Config::default());
+    let mut header = vec![0x82, 0xff];
+    header.extend_from_slice(&(1u64 << 62).to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    conn.receive(&header);
+    let err = conn.next_event().unwrap_err();
+    assert!(
+        matches!(err, Error::Protocol(ProtocolError::FrameTooBig { .. })),
+        "{err:?}"
+    );
+    assert_eq!(err.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
+    assert_eq!(&conn.output()[..4], &[0x88, conn.output()[1], 0x03, 0xf1]);
+    assert!(
+        conn.buffer_capacity() < 64 * 1024,
+        "{}",
+        conn.buffer_capacity()
+    );
+
+    // A fragmented message growing past max_message_size, refused at the
+    // header of the frame that would cross it.
+    let config = Config {
+        max_message_size: 1000,
+        ..Config::default()
+    };
+    let mut conn = Connection::open(Role::Server, config);
+    let frame = |opcode: u8, len: usize| {
+        let mut f = vec![opcode, 0xfe];
+        f.extend_from_slice(&(len as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 0]);
+        f.extend(std::iter::repeat_n(b'a', len));
+        f
+    };
+    conn.receive(&frame(0x02, 600));
+    assert_eq!(conn.next_event().unwrap(), None);
+    conn.receive(&frame(0x00, 600)[..8]); // only the header of the next fragment
+    let err = conn.next_event().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Protocol(ProtocolError::MessageTooBig { max: 1000 })
+        ),
+        "{err:?}"
+    );
+
+    // Over TCP: the server answers a 1 GiB declaration with close 1009 at once.
+    let (listener, addr) = listen();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = ServerBuilder::new().accept(stream).unwrap();
+        ws.recv().unwrap_err()
+    });
+    let mut stream = raw_client(addr);
+    let mut header = vec![0x82, 0xff];
+    header.extend_from_slice(&(1u64 << 30).to_be_bytes());
+    header.extend_from_slice(&[0, 0, 0, 0]);
+    stream.write_all(&header).unwrap();
+    let mut reply = [0u8; 4];
+    stream.read_exact(&mut reply).unwrap();
+    assert_eq!(reply[0], 0x88);
+    assert_eq!(&reply[2..4], &1009u16.to_be_bytes());
+    assert_eq!(
+        server.join().unwrap().close_code(),
+        Some(CloseCode::MESSAGE_TOO_BIG)
+    );
+}
+
+#[test]
+fn handshake_head_over_the_limit_is_refused_without_buffering_it() {
+    let config = Config {
+        max_handshake_size: 1024,
+        ..Config::default()
+    };
+    let mut conn = Connection::server(config);
+    let mut err = None;
+    for _ in 0..100 {
+        conn.receive(b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+        if let Err(e) = conn.next_event() {
+            err = Some(e);
+            break;
+        }
+    }
+    let err = err.expect("the head limit was enforced");
+    assert!(err.to_string().contains("1024"), "{err}");
+    assert!(conn.output().starts_with(b"HTTP/1.1 431 "));
+    assert_eq!(conn.ready_state(), ReadyState::Closed);
+    conn.receive(&[b'x'; 100_000]); // dropped: the connection is closed
+    assert!(conn.buffer_capacity() < 16 * 1024);
+}
+
+#[test]
+fn a_slow_handshake_is_cut_off_at_the_deadline_not_per_byte() {
+    let (listener, addr) = listen();
+    let slow = thread::spawn(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        // One byte every 100 ms: each read succeeds, the whole never ends in time.
+        for &b in b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n".iter() {
+            if stream.write_all(&[b]).is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let (stream, _) = listener.accept().unwrap();
+    let started = Instant::now();
+    let result = ServerBuilder::new()
+        .handshake_timeout(Duration::from_millis(700))
+        .accept(stream);
+    let elapsed = started.elapsed();
+    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(
+        elapsed >= Duration::from_millis(650) && elapsed < Duration::from_millis(2000),
+        "{elapsed:?}"
+    );
+    slow.join().unwrap();
+}
+
+#[test]
+fn a_peer_that_never_reads_hits_the_buffered_amount_cap() {
+    let (listener, addr) = listen();
+    const CAP: usize = 1 << 20;
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let config = Config {
+            max_buffered_amount: CAP,
+            ..Config::default()
+        };
+        let mut ws = ServerBuilder::new()
+            .config(config)
+            .write_timeout(Some(Duration::from_millis(100)))
+            .accept(stream)
+            .unwrap();
+        let message = vec![7u8; 256 * 1024];
+        let mut sent = 0usize;
+        let mut max_buffered = 0;
+        let err = loop {
+            match ws.send_binary(&message) {
+                Ok(()) => sent += 1,
+                Err(Error::Io(_)) => {} // the write timed out; the message stays queued
+                Err(e) => break e,
+            }
+            max_buffered = max_buffered.max(ws.buffered_amount());
+            assert!(sent < 10_000, "the peer's buffers can't hold this much");
+        };
+        (err, max_buffered, ws.connection().buffer_capacity())
+    });
+    let stream = raw_client(addr); // never reads again
+    let (err, max_buffered, capacity) = server.join().unwrap();
+    assert!(matches!(err, Error::BufferFull { max: CAP, .. }), "{err:?}");
+    assert!(max_buffered <= CAP + 256 * 1024 + 16, "{max_buffered}");
+    assert!(capacity <= 2 * (CAP + 256 * 1024) + 64 * 1024, "{capacity}");
+    drop(stream);
+}
+
+#[test]
+fn heartbeat_drops_a_silent_peer_and_keeps_a_live_one() {
+    // A dead peer: handshake done, then it never answers the pings.
+    let (listener, addr) = listen();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = ServerBuilder::new()
+            .heartbeat(Duration::from_millis(200), Duration::from_millis(200))
+            .accept(stream)
+            .unwrap();
+        let started = Instant::now();
+        let err = ws.recv().unwrap_err();
+        (err, started.elapsed(), ws.close_event().cloned())
+    });
+    let mut silent = raw_client(addr);
+    let (err, elapsed, event) = server.join().unwrap();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(
+        elapsed >= Duration::from_millis(380) && elapsed < Duration::from_secs(3),
+        "{elapsed:?}"
+    );
+    assert_eq!(event.unwrap().code, CloseCode::ABNORMAL);
+    // The silent peer did receive a ping first.
+    let mut frame = [0u8; 2];
+    silent.read_exact(&mut frame).unwrap();
+    assert_eq!(frame, [0x89, 0x00]);
+
+    // A live peer answers the pings from inside its own recv().
+    let (listener, addr) = listen();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = ServerBuilder::new()
+            .heartbeat(Duration::from_millis(100), Duration::from_millis(300))
+            .accept(stream)
+            .unwrap();
+        let result = ws.recv();
+        (result.map(|m| m.map(|m| m.len())), ws.ready_state())
+    });
+    let mut client = ClientBuilder::new(format!("ws://{addr}/"))
+        .read_timeout(Some(Duration::from_millis(50)))
+        .connect()
+        .unwrap();
+    // Waiting in recv for 900 ms answers the pings sent every 100 ms.
+    let started = Instant::now();
+    let mut pings_answered = 0;
+    while started.elapsed() < Duration::from_millis(900) {
+        match client.next_event() {
+            Ok(Some(rfc6455::Event::Ping(_))) => pings_answered += 1,
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(Error::Io(_)) => {} // our own read timeout
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(pings_answered >= 3, "{pings_answered}");
+    client.send_text("still here").unwrap();
+    let (result, state) = server.join().unwrap();
+    assert_eq!(result.unwrap(), Some(10));
+    assert_eq!(state, ReadyState::Open);
+}
