@@ -1,0 +1,1020 @@
+//! The opening handshake (RFC 6455 sections 4.1 and 4.2), from both ends.
+
+mod common;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use common::*;
+use rfc6455::handshake::{accept_key, HandshakeError};
+use rfc6455::{
+    Accept, ClientRequest, CloseCode, Config, Connection, Error, Event, Message, ReadyState,
+    Reject, Role,
+};
+
+fn client(url: &str) -> Connection {
+    Connection::client(ClientRequest::new(url).unwrap(), Config::default()).unwrap()
+}
+
+fn request_head(req: ClientRequest) -> Head {
+    let conn = Connection::client(req, Config::default()).unwrap();
+    assert_eq!(conn.ready_state(), ReadyState::Connecting);
+    let head = parse_head(conn.output());
+    assert!(head.body.is_empty(), "nothing after the request head");
+    assert_eq!(conn.buffered_amount(), conn.output().len());
+    head
+}
+
+// ------------------------------------------------------------ client request
+
+#[test]
+fn client_request_carries_url_origin_protocols_and_headers() {
+    let head = request_head(
+        ClientRequest::new("ws://server.example.com:8080/chat?room=1&x=%20")
+            .unwrap()
+            .origin("http://example.com")
+            .protocol("chat")
+            .protocol("superchat")
+            .header("Authorization", "Bearer abc")
+            .header("Cookie", "a=1"),
+    );
+    assert_eq!(head.start, "GET /chat?room=1&x=%20 HTTP/1.1");
+    assert_eq!(head.get("Host"), Some("server.example.com:8080"));
+    assert_eq!(head.get("Upgrade"), Some("websocket"));
+    assert_eq!(head.get("Connection"), Some("Upgrade"));
+    assert_eq!(head.get("Sec-WebSocket-Version"), Some("13"));
+    assert_eq!(head.get("Origin"), Some("http://example.com"));
+    assert_eq!(head.get("Sec-WebSocket-Protocol"), Some("chat, superchat"));
+    assert_eq!(head.get("Authorization"), Some("Bearer abc"));
+    assert_eq!(head.get("Cookie"), Some("a=1"));
+    let key = head.get("Sec-WebSocket-Key").unwrap();
+    assert_eq!(BASE64.decode(key).unwrap().len(), 16);
+    for name in ["Host", "Upgrade", "Connection", "Sec-WebSocket-Key"] {
+        assert_eq!(head.count(name), 1, "{name}");
+    }
+}
+
+#[test]
+fn client_request_without_options_has_no_optional_headers() {
+    let head = request_head(ClientRequest::new("ws://example.com").unwrap());
+    assert_eq!(head.start, "GET / HTTP/1.1");
+    assert_eq!(head.get("Host"), Some("example.com"));
+    assert_eq!(head.get("Origin"), None);
+    assert_eq!(head.get("Sec-WebSocket-Protocol"), None);
+    assert_eq!(head.get("Sec-WebSocket-Extensions"), None);
+    assert_eq!(head.headers.len(), 5, "{:?}", head.headers);
+}
+
+#[test]
+fn client_request_host_port_and_resource_forms() {
+    // (url, host, port, Host header, request target)
+    let cases = [
+        ("ws://example.com", "example.com", 80, "example.com", "/"),
+        (
+            "ws://example.com:80/",
+            "example.com",
+            80,
+            "example.com",
+            "/",
+        ),
+        ("wss://example.com/", "example.com", 443, "example.com", "/"),
+        (
+            "wss://example.com:80/",
+            "example.com",
+            80,
+            "example.com:80",
+            "/",
+        ),
+        (
+            "ws://example.com:443/a",
+            "example.com",
+            443,
+            "example.com:443",
+            "/a",
+        ),
+        (
+            "ws://127.0.0.1:9001?x=1",
+            "127.0.0.1",
+            9001,
+            "127.0.0.1:9001",
+            "/?x=1",
+        ),
+        ("ws://h/a/b/c?d=e&f", "h", 80, "h", "/a/b/c?d=e&f"),
+        ("ws://[::1]/", "::1", 80, "[::1]", "/"),
+        ("ws://[::1]:9001/chat", "::1", 9001, "[::1]:9001", "/chat"),
+        (
+            "wss://[2001:db8::7]:8443/?q",
+            "2001:db8::7",
+            8443,
+            "[2001:db8::7]:8443",
+            "/?q",
+        ),
+        ("WSS://[fe80::1]", "fe80::1", 443, "[fe80::1]", "/"),
+    ];
+    for (url, host, port, host_header, target) in cases {
+        let req = ClientRequest::new(url).unwrap();
+        assert_eq!((req.host(), req.port()), (host, port), "{url}");
+        assert_eq!(req.resource(), target, "{url}");
+        assert_eq!(req.host_header(), host_header, "{url}");
+        let head = request_head(req);
+        assert_eq!(head.start, format!("GET {target} HTTP/1.1"), "{url}");
+        assert_eq!(head.get("Host"), Some(host_header), "{url}");
+    }
+}
+
+#[test]
+fn bad_urls_are_refused() {
+    for url in [
+        "http://example.com/",
+        "example.com",
+        "ws://",
+        "ws:///path",
+        "ws://host:0/",
+        "ws://host:65536/",
+        "ws://host:port/",
+        "ws://host/#fragment",
+        "ws://user:pass@host/",
+        "ws://[::1/",
+        "ws://[not-v6]/",
+        "ws://[::1]x/",
+        "ws://host/a path",
+    ] {
+        assert!(
+            matches!(ClientRequest::new(url), Err(Error::InvalidUrl(_))),
+            "{url} should be refused"
+        );
+    }
+}
+
+#[test]
+fn header_injection_in_client_request_is_refused() {
+    let req = ClientRequest::new("ws://h/")
+        .unwrap()
+        .header("X-Evil", "a\r\nInjected: yes");
+    assert!(matches!(
+        Connection::client(req, Config::default()),
+        Err(Error::Handshake(HandshakeError::InvalidHeader(_)))
+    ));
+    let req = ClientRequest::new("ws://h/").unwrap().protocol("two words");
+    assert!(matches!(
+        Connection::client(req, Config::default()),
+        Err(Error::Handshake(HandshakeError::InvalidHeader(_)))
+    ));
+}
+
+#[test]
+fn each_client_uses_a_fresh_key() {
+    let keys: std::collections::HashSet<String> =
+        (0..16).map(|_| client_key(&client("ws://h/"))).collect();
+    assert_eq!(keys.len(), 16);
+}
+
+// ------------------------------------------------------------ accept key
+
+#[test]
+fn accept_key_known_answers() {
+    assert_eq!(accept_key(RFC_KEY.as_bytes()), RFC_ACCEPT);
+    assert_eq!(
+        accept_key(b"sN9cRrP/n9NdMgdcy2VJFQ=="),
+        "fFBooB7FAkLlXgRSz0BT3v4hq5s="
+    );
+}
+
+#[test]
+fn server_answers_the_rfc_keys_with_the_rfc_accepts() {
+    for (key, accept) in [
+        (RFC_KEY, RFC_ACCEPT),
+        ("sN9cRrP/n9NdMgdcy2VJFQ==", "fFBooB7FAkLlXgRSz0BT3v4hq5s="),
+    ] {
+        let mut server = Connection::server(Config::default());
+        server.receive(rfc_request("").replace(RFC_KEY, key).as_bytes());
+        assert!(matches!(events(&mut server)[..], [Event::Request(_)]));
+        assert_eq!(
+            server.buffered_amount(),
+            0,
+            "nothing sent before the app decides"
+        );
+        server.accept(Accept::new()).unwrap();
+        let head = parse_head(&drain(&mut server));
+        assert_eq!(head.start, "HTTP/1.1 101 Switching Protocols");
+        assert_eq!(head.get("Sec-WebSocket-Accept"), Some(accept));
+        assert_eq!(head.get("Upgrade"), Some("websocket"));
+        assert_eq!(head.get("Connection"), Some("Upgrade"));
+        assert_eq!(head.get("Sec-WebSocket-Protocol"), None);
+        assert_eq!(head.get("Sec-WebSocket-Extensions"), None);
+        assert!(head.body.is_empty());
+        assert_eq!(server.ready_state(), ReadyState::Open);
+    }
+}
+
+// ------------------------------------------------------------ response check
+
+/// A client whose queued request was taken, and its key.
+fn pending_client(req: ClientRequest, config: Config) -> (Connection, String) {
+    let mut c = Connection::client(req, config).unwrap();
+    let key = client_key(&c);
+    drain(&mut c);
+    (c, key)
+}
+
+fn answer(response: &str) -> Result<Option<Event>, Error> {
+    answer_offering(&[], response)
+}
+
+fn answer_offering(protocols: &[&str], response: &str) -> Result<Option<Event>, Error> {
+    let mut req = ClientRequest::new("ws://example.com/").unwrap();
+    for p in protocols {
+        req = req.protocol(*p);
+    }
+    let (mut c, key) = pending_client(req, Config::default());
+    c.receive(
+        response
+            .replace("{accept}", &accept_key(key.as_bytes()))
+            .as_bytes(),
+    );
+    let result = c.next_event();
+    match &result {
+        Ok(Some(Event::Open(_))) => assert_eq!(c.ready_state(), ReadyState::Open),
+        Err(_) => {
+            assert_eq!(c.ready_state(), ReadyState::Closed);
+            assert_eq!(
+                c.buffered_amount(),
+                0,
+                "a client sends nothing on a failed handshake"
+            );
+            assert!(c.should_close_transport());
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    result
+}
+
+const OK_RESPONSE: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                           Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n";
+
+fn ok_response(extra: &str) -> String {
+    format!("{OK_RESPONSE}{extra}\r\n")
+}
+
+#[test]
+fn valid_response_opens_the_client() {
+    let result = answer(&ok_response("Set-Cookie: id=1\r\n"));
+    let Ok(Some(Event::Open(response))) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(response.protocol(), None);
+    assert_eq!(response.headers().get("set-cookie"), Some("id=1"));
+}
+
+#[test]
+fn upgrade_and_connection_tokens_are_case_insensitive_and_listed() {
+    for (upgrade, connection) in [
+        ("websocket", "Upgrade"),
+        ("WebSocket", "upgrade"),
+        ("WEBSOCKET", "UPGRADE"),
+        ("h2c, websocket", "keep-alive, Upgrade"),
+        ("websocket", "keep-alive,upgrade , close"),
+    ] {
+        let response = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: {upgrade}\r\nConnection: {connection}\r\n\
+             Sec-WebSocket-Accept: {{accept}}\r\n\r\n"
+        );
+        assert!(
+            matches!(answer(&response), Ok(Some(Event::Open(_)))),
+            "{upgrade} / {connection}"
+        );
+    }
+}
+
+#[test]
+fn responses_missing_upgrade_or_connection_are_refused() {
+    for response in [
+        ok_response("").replace("Upgrade: websocket\r\n", ""),
+        ok_response("").replace("Upgrade: websocket", "Upgrade: h2c"),
+        ok_response("").replace("Connection: Upgrade\r\n", ""),
+        ok_response("").replace("Connection: Upgrade", "Connection: keep-alive"),
+        // "upgrade" as part of another token is not the token.
+        ok_response("").replace("Connection: Upgrade", "Connection: upgrade-insecure"),
+    ] {
+        assert!(
+            matches!(
+                answer(&response),
+                Err(Error::Handshake(HandshakeError::MissingHeader(_)))
+            ),
+            "{response}"
+        );
+    }
+}
+
+#[test]
+fn accept_mismatch_is_refused() {
+    let wrong = ok_response("").replace("{accept}", RFC_ACCEPT);
+    assert!(matches!(
+        answer(&wrong),
+        Err(Error::Handshake(HandshakeError::AcceptMismatch))
+    ));
+    let missing = ok_response("").replace("Sec-WebSocket-Accept: {accept}\r\n", "");
+    assert!(matches!(
+        answer(&missing),
+        Err(Error::Handshake(HandshakeError::MissingHeader(_)))
+    ));
+    let twice = ok_response("Sec-WebSocket-Accept: {accept}\r\n");
+    assert!(matches!(
+        answer(&twice),
+        Err(Error::Handshake(HandshakeError::AcceptMismatch))
+    ));
+}
+
+#[test]
+fn subprotocol_must_be_one_offered() {
+    let chosen = answer_offering(
+        &["chat", "superchat"],
+        &ok_response("Sec-WebSocket-Protocol: superchat\r\n"),
+    );
+    let Ok(Some(Event::Open(response))) = chosen else {
+        panic!("{chosen:?}")
+    };
+    assert_eq!(response.protocol(), Some("superchat"));
+
+    assert!(matches!(
+        answer_offering(&["chat"], &ok_response("Sec-WebSocket-Protocol: superchat\r\n")),
+        Err(Error::Handshake(HandshakeError::UnexpectedProtocol(p))) if p == "superchat"
+    ));
+    assert!(matches!(
+        answer_offering(&[], &ok_response("Sec-WebSocket-Protocol: chat\r\n")),
+        Err(Error::Handshake(HandshakeError::UnexpectedProtocol(p))) if p == "chat"
+    ));
+    // The server may decline all offered protocols.
+    assert!(matches!(
+        answer_offering(&["chat"], &ok_response("")),
+        Ok(Some(Event::Open(r))) if r.protocol().is_none()
+    ));
+}
+
+#[test]
+fn unoffered_extension_is_refused() {
+    assert!(matches!(
+        answer(&ok_response("Sec-WebSocket-Extensions: permessage-deflate\r\n")),
+        Err(Error::Handshake(HandshakeError::UnexpectedExtension(e))) if e == "permessage-deflate"
+    ));
+}
+
+#[test]
+fn non_101_answers_are_kept_with_status_and_headers() {
+    let cases = [
+        (
+            "HTTP/1.1 403 Forbidden\r\nX-Reason: origin\r\nContent-Length: 2\r\n\r\nno",
+            403,
+            "X-Reason",
+            "origin",
+        ),
+        (
+            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"ws\"\r\n\r\n",
+            401,
+            "www-authenticate",
+            "Basic realm=\"ws\"",
+        ),
+        (
+            "HTTP/1.1 302 Found\r\nLocation: ws://elsewhere.example/chat\r\n\r\n",
+            302,
+            "location",
+            "ws://elsewhere.example/chat",
+        ),
+        // A 200 with all the right headers is still not an upgrade.
+        (
+            "HTTP/1.1 200 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+            200,
+            "Upgrade",
+            "websocket",
+        ),
+    ];
+    for (response, status, name, value) in cases {
+        match answer(response) {
+            Err(Error::Handshake(HandshakeError::Rejected { status: s, headers })) => {
+                assert_eq!(s, status);
+                assert_eq!(headers.get(name), Some(value), "{response}");
+            }
+            other => panic!("{response}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn malformed_response_is_refused() {
+    assert!(matches!(
+        answer("HTTP/1.1 abc Nope\r\n\r\n"),
+        Err(Error::Handshake(HandshakeError::MalformedHttp(_)))
+    ));
+    assert!(matches!(
+        answer("garbage\r\n\r\n"),
+        Err(Error::Handshake(HandshakeError::MalformedHttp(_)))
+    ));
+}
+
+#[test]
+fn eof_before_the_response_is_incomplete() {
+    let (mut c, key) = pending_client(ClientRequest::new("ws://h/").unwrap(), Config::default());
+    let response = response_101(&key, "");
+    c.receive(&response.as_bytes()[..20]);
+    assert!(matches!(c.next_event(), Ok(None)));
+    c.receive_eof();
+    let err = c.next_event().unwrap_err();
+    assert!(
+        matches!(err, Error::Handshake(HandshakeError::Incomplete)),
+        "{err}"
+    );
+    assert_eq!(err.close_code(), Some(CloseCode::ABNORMAL));
+    assert_eq!(c.ready_state(), ReadyState::Closed);
+}
+
+#[test]
+fn response_one_byte_at_a_time() {
+    let (mut c, key) = pending_client(
+        ClientRequest::new("ws://h/").unwrap().protocol("chat"),
+        Config::default(),
+    );
+    let response = response_101(&key, "Sec-WebSocket-Protocol: chat\r\n");
+    let bytes = response.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        c.receive(std::slice::from_ref(b));
+        let ev = c.next_event().unwrap();
+        if i + 1 < bytes.len() {
+            assert_eq!(ev, None, "event after {} of {} bytes", i + 1, bytes.len());
+            assert_eq!(c.ready_state(), ReadyState::Connecting);
+        } else {
+            assert!(matches!(ev, Some(Event::Open(r)) if r.protocol() == Some("chat")));
+        }
+    }
+    assert_eq!(c.protocol(), Some("chat"));
+    assert_eq!(c.ready_state(), ReadyState::Open);
+}
+
+#[test]
+fn frames_right_after_the_response_are_delivered() {
+    let (mut c, key) = pending_client(ClientRequest::new("ws://h/").unwrap(), Config::default());
+    let mut bytes = response_101(&key, "").into_bytes();
+    bytes.extend_from_slice(b"\x81\x05Hello\x89\x02hi");
+    c.receive(&bytes);
+    let evs = events(&mut c);
+    assert!(matches!(evs[0], Event::Open(_)));
+    assert_eq!(
+        evs[1..],
+        [
+            Event::Message(Message::from("Hello")),
+            Event::Ping(rfc6455::Bytes::from_static(b"hi"))
+        ]
+    );
+    let pong = parse_frames(&drain(&mut c));
+    assert_eq!(pong.len(), 1);
+    assert_eq!((pong[0].opcode, &pong[0].payload[..]), (0xA, &b"hi"[..]));
+}
+
+#[test]
+fn client_response_head_limit() {
+    let config = Config {
+        max_handshake_size: 512,
+        ..Config::default()
+    };
+    let (mut c, key) = pending_client(ClientRequest::new("ws://h/").unwrap(), config);
+    let big = format!("X-Pad: {}\r\n", "a".repeat(600));
+    c.receive(response_101(&key, &big).as_bytes());
+    assert!(matches!(
+        c.next_event(),
+        Err(Error::Handshake(HandshakeError::HeadTooLarge { max: 512 }))
+    ));
+    assert_eq!(c.ready_state(), ReadyState::Closed);
+}
+
+// ------------------------------------------------------------ server side
+
+/// Feeds a request to a fresh server; returns the server and the request.
+fn server_with(head: &str) -> (Connection, rfc6455::Request) {
+    let mut server = Connection::server(Config::default());
+    server.receive(head.as_bytes());
+    let mut evs = events(&mut server);
+    assert_eq!(evs.len(), 1, "{evs:?}");
+    let Event::Request(req) = evs.remove(0) else {
+        panic!("{evs:?}")
+    };
+    (server, req)
+}
+
+#[test]
+fn server_reports_the_request() {
+    let (server, req) = server_with(&rfc_request(
+        "Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nX-Custom: 1\r\n",
+    ));
+    assert_eq!(server.ready_state(), ReadyState::Connecting);
+    assert_eq!(req.method(), "GET");
+    assert_eq!(req.path(), "/chat");
+    assert_eq!(req.query(), None);
+    assert_eq!(req.host(), Some("server.example.com"));
+    assert_eq!(req.origin(), Some("http://example.com"));
+    assert_eq!(req.protocols().collect::<Vec<_>>(), ["chat", "superchat"]);
+    assert_eq!(
+        req.extensions().collect::<Vec<_>>(),
+        ["permessage-deflate; client_max_window_bits"]
+    );
+    assert_eq!(req.header("x-custom"), Some("1"));
+    assert!(req.is_websocket());
+}
+
+#[test]
+fn server_accept_with_a_subprotocol_and_header() {
+    let (mut server, _) = server_with(&rfc_request("Sec-WebSocket-Protocol: chat, superchat\r\n"));
+    server
+        .accept(
+            Accept::new()
+                .protocol("superchat")
+                .header("Set-Cookie", "id=7"),
+        )
+        .unwrap();
+    assert_eq!(server.protocol(), Some("superchat"));
+    let head = parse_head(&drain(&mut server));
+    assert_eq!(head.start, "HTTP/1.1 101 Switching Protocols");
+    assert_eq!(head.get("Sec-WebSocket-Protocol"), Some("superchat"));
+    assert_eq!(head.get("Set-Cookie"), Some("id=7"));
+    assert_eq!(head.get("Sec-WebSocket-Accept"), Some(RFC_ACCEPT));
+}
+
+#[test]
+fn server_refuses_to_choose_a_protocol_not_offered_and_stays_pending() {
+    let (mut server, _) = server_with(&rfc_request("Sec-WebSocket-Protocol: chat\r\n"));
+    assert!(matches!(
+        server.accept(Accept::new().protocol("superchat")),
+        Err(Error::Handshake(HandshakeError::ProtocolNotOffered(p))) if p == "superchat"
+    ));
+    assert_eq!(server.buffered_amount(), 0);
+    assert_eq!(server.ready_state(), ReadyState::Connecting);
+    // Also with no offer at all.
+    let (mut bare, _) = server_with(&rfc_request(""));
+    assert!(matches!(
+        bare.accept(Accept::new().protocol("chat")),
+        Err(Error::Handshake(HandshakeError::ProtocolNotOffered(_)))
+    ));
+    // A bad extra header is refused the same way.
+    assert!(matches!(
+        server.accept(Accept::new().header("X", "a\nb")),
+        Err(Error::Handshake(HandshakeError::InvalidHeader(_)))
+    ));
+    assert_eq!(server.buffered_amount(), 0);
+    // The request is still pending: a valid answer works.
+    server.accept(Accept::new().protocol("chat")).unwrap();
+    assert_eq!(server.ready_state(), ReadyState::Open);
+    assert_eq!(server.protocol(), Some("chat"));
+    // Once answered, it cannot be answered again.
+    assert!(matches!(
+        server.accept(Accept::new()),
+        Err(Error::NotOpen(_))
+    ));
+    assert!(matches!(
+        server.reject(Reject::new(403)),
+        Err(Error::NotOpen(_))
+    ));
+}
+
+/// An invalid request, the status the server must answer it with, and a
+/// check of the error it reports.
+type InvalidCase = (String, u16, fn(&HandshakeError) -> bool);
+
+fn invalid_request_cases() -> Vec<InvalidCase> {
+    let req = rfc_request("");
+    let key15 = BASE64.encode([7u8; 15]);
+    let key17 = BASE64.encode([7u8; 17]);
+    vec![
+        (
+            req.replace("GET", "POST"),
+            400,
+            |e| matches!(e, HandshakeError::MethodNotGet(m) if m == "POST"),
+        ),
+        (req.replace("HTTP/1.1", "HTTP/1.0"), 400, |e| {
+            matches!(e, HandshakeError::HttpVersion)
+        }),
+        (req.replace("Host: server.example.com\r\n", ""), 400, |e| {
+            matches!(e, HandshakeError::MissingHeader("Host"))
+        }),
+        (
+            req.replace("Upgrade: websocket", "Upgrade: h2c"),
+            400,
+            |e| matches!(e, HandshakeError::MissingHeader(_)),
+        ),
+        (req.replace("Upgrade: websocket\r\n", ""), 400, |e| {
+            matches!(e, HandshakeError::MissingHeader(_))
+        }),
+        (
+            req.replace("Connection: Upgrade", "Connection: keep-alive"),
+            400,
+            |e| matches!(e, HandshakeError::MissingHeader(_)),
+        ),
+        (req.replace("Connection: Upgrade\r\n", ""), 400, |e| {
+            matches!(e, HandshakeError::MissingHeader(_))
+        }),
+        (
+            req.replace(&format!("Sec-WebSocket-Key: {RFC_KEY}\r\n"), ""),
+            400,
+            |e| matches!(e, HandshakeError::MissingHeader(_)),
+        ),
+        (req.replace(RFC_KEY, &key15), 400, |e| {
+            matches!(e, HandshakeError::InvalidKey)
+        }),
+        (req.replace(RFC_KEY, &key17), 400, |e| {
+            matches!(e, HandshakeError::InvalidKey)
+        }),
+        (req.replace(RFC_KEY, "not base64 at all!!!!!!!"), 400, |e| {
+            matches!(e, HandshakeError::InvalidKey)
+        }),
+        (
+            rfc_request(&format!(
+                "Sec-WebSocket-Key: {}\r\n",
+                BASE64.encode([1u8; 16])
+            )),
+            400,
+            |e| matches!(e, HandshakeError::InvalidKey),
+        ),
+        (req.replace("Sec-WebSocket-Version: 13\r\n", ""), 426, |e| {
+            matches!(e, HandshakeError::UnsupportedVersion(None))
+        }),
+        (
+            req.replace("Version: 13", "Version: 8"),
+            426,
+            |e| matches!(e, HandshakeError::UnsupportedVersion(Some(v)) if v == "8"),
+        ),
+        (
+            req.replace("Version: 13", "Version: 14"),
+            426,
+            |e| matches!(e, HandshakeError::UnsupportedVersion(Some(v)) if v == "14"),
+        ),
+    ]
+}
+
+#[test]
+fn server_validates_requests_and_queues_the_error_status() {
+    for (head, status, is_expected) in invalid_request_cases() {
+        let (mut server, _) = server_with(&head);
+        let err = server.accept(Accept::new()).unwrap_err();
+        match &err {
+            Error::Handshake(e) => {
+                assert!(is_expected(e), "{head:?}: got {e:?}");
+                assert_eq!(e.status(), Some(status));
+            }
+            other => panic!("{head:?}: {other:?}"),
+        }
+        assert_eq!(server.ready_state(), ReadyState::Closed, "{head:?}");
+        let out = drain(&mut server);
+        let response = parse_head(&out);
+        assert!(
+            response.start.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{head:?}: {}",
+            response.start
+        );
+        if status == 426 {
+            assert_eq!(
+                response.get("Sec-WebSocket-Version"),
+                Some("13"),
+                "{head:?}"
+            );
+        } else {
+            assert_eq!(response.get("Sec-WebSocket-Version"), None);
+        }
+        let len: usize = response.get("Content-Length").unwrap().parse().unwrap();
+        assert_eq!(len, response.body.len());
+        assert!(server.should_close_transport());
+        // Nothing more happens on this connection.
+        assert!(matches!(server.next_event(), Ok(None)));
+        assert!(matches!(
+            server.send_text("x"),
+            Err(Error::NotOpen(ReadyState::Closed))
+        ));
+    }
+}
+
+#[test]
+fn server_accepts_header_variants() {
+    let req = rfc_request("");
+    for head in [
+        req.replace("Upgrade: websocket", "Upgrade: WebSocket"),
+        req.replace("Upgrade: websocket", "upgrade: WEBSOCKET"),
+        req.replace("Connection: Upgrade", "Connection: keep-alive, Upgrade"),
+        req.replace("Connection: Upgrade", "connection: upgrade"),
+        req.replace("Host: server.example.com", "host: [::1]:9001"),
+    ] {
+        let (mut server, _) = server_with(&head);
+        server
+            .accept(Accept::new())
+            .unwrap_or_else(|e| panic!("{head:?}: {e}"));
+        assert_eq!(server.ready_state(), ReadyState::Open);
+    }
+}
+
+#[test]
+fn malformed_request_gets_400_at_once() {
+    for head in [
+        "GARBAGE\r\n\r\n".to_owned(),
+        "GET / HTTP/1.1\r\nNo colon here\r\n\r\n".to_owned(),
+        "GET / HTTP/1.1\r\nHost: x\r\nBad\0Name: v\r\n\r\n".to_owned(),
+    ] {
+        let mut server = Connection::server(Config::default());
+        server.receive(head.as_bytes());
+        let err = server.next_event().unwrap_err();
+        assert!(
+            matches!(err, Error::Handshake(HandshakeError::MalformedHttp(_))),
+            "{head:?}: {err}"
+        );
+        assert_eq!(server.ready_state(), ReadyState::Closed);
+        let response = parse_head(&drain(&mut server));
+        assert!(
+            response.start.starts_with("HTTP/1.1 400 "),
+            "{}",
+            response.start
+        );
+        assert!(server.should_close_transport());
+    }
+}
+
+#[test]
+fn server_reject_with_403_reaches_the_client() {
+    let mut client = Connection::client(
+        ClientRequest::new("ws://h/")
+            .unwrap()
+            .origin("http://evil.example"),
+        Config::default(),
+    )
+    .unwrap();
+    let mut server = Connection::server(Config::default());
+    pump(&mut client, &mut server);
+    let Some(Event::Request(req)) = server.next_event().unwrap() else {
+        panic!()
+    };
+    assert_eq!(req.origin(), Some("http://evil.example"));
+    server
+        .reject(
+            Reject::new(403)
+                .header("X-Reason", "origin")
+                .body("forbidden"),
+        )
+        .unwrap();
+    assert_eq!(server.ready_state(), ReadyState::Closed);
+    let out = drain(&mut server);
+    let head = parse_head(&out);
+    assert_eq!(head.start, "HTTP/1.1 403 Forbidden");
+    assert_eq!(head.get("Content-Length"), Some("9"));
+    assert_eq!(head.body, b"forbidden");
+    assert!(server.should_close_transport());
+
+    client.receive(&out);
+    match client.next_event() {
+        Err(Error::Handshake(HandshakeError::Rejected { status, headers })) => {
+            assert_eq!(status, 403);
+            assert_eq!(headers.get("x-reason"), Some("origin"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(client.ready_state(), ReadyState::Closed);
+}
+
+#[test]
+fn reject_refuses_an_informational_status() {
+    let (mut server, _) = server_with(&rfc_request(""));
+    assert!(matches!(
+        server.reject(Reject::new(101)),
+        Err(Error::Handshake(HandshakeError::InvalidStatus(101)))
+    ));
+    assert_eq!(server.buffered_amount(), 0);
+    assert_eq!(server.ready_state(), ReadyState::Connecting);
+}
+
+#[test]
+fn plain_get_is_reported_and_can_be_answered_with_200() {
+    let (mut server, req) = server_with(
+        "GET /index.html?v=2 HTTP/1.1\r\nHost: example.com\r\nAccept: text/html\r\n\r\n",
+    );
+    assert!(!req.is_websocket());
+    assert_eq!(req.path(), "/index.html");
+    assert_eq!(req.query(), Some("v=2"));
+    assert_eq!(req.header("accept"), Some("text/html"));
+    server
+        .reject(
+            Reject::new(200)
+                .header("Content-Type", "text/html")
+                .body("<h1>hi</h1>"),
+        )
+        .unwrap();
+    let out = drain(&mut server);
+    let head = parse_head(&out);
+    assert_eq!(head.start, "HTTP/1.1 200 OK");
+    assert_eq!(head.get("Content-Type"), Some("text/html"));
+    assert_eq!(head.count("Content-Type"), 1);
+    assert_eq!(head.get("Content-Length"), Some("11"));
+    assert_eq!(head.body, b"<h1>hi</h1>");
+    assert_eq!(server.ready_state(), ReadyState::Closed);
+    assert!(server.should_close_transport());
+
+    // Accepting a plain GET is refused with 400.
+    let (mut server, _) = server_with("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    assert!(matches!(
+        server.accept(Accept::new()),
+        Err(Error::Handshake(HandshakeError::MissingHeader(_)))
+    ));
+    assert!(parse_head(&drain(&mut server))
+        .start
+        .starts_with("HTTP/1.1 400 "));
+}
+
+#[test]
+fn request_one_byte_at_a_time() {
+    let head = rfc_request("Sec-WebSocket-Protocol: chat\r\n");
+    let bytes = head.as_bytes();
+    let mut server = Connection::server(Config::default());
+    for (i, b) in bytes.iter().enumerate() {
+        server.receive(std::slice::from_ref(b));
+        let ev = server.next_event().unwrap();
+        if i + 1 < bytes.len() {
+            assert_eq!(ev, None, "event after {} of {} bytes", i + 1, bytes.len());
+        } else {
+            assert!(matches!(ev, Some(Event::Request(r)) if r.path() == "/chat"));
+        }
+    }
+    server.accept(Accept::new().protocol("chat")).unwrap();
+    assert_eq!(
+        parse_head(&drain(&mut server)).get("Sec-WebSocket-Accept"),
+        Some(RFC_ACCEPT)
+    );
+}
+
+#[test]
+fn frames_sent_right_after_the_request_are_not_lost() {
+    // RFC 6455 section 5.7: a masked "Hello", then a masked ping.
+    let hello = [
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ];
+    let ping = frame_to(Role::Server, true, 0x9, b"p");
+    let mut bytes = rfc_request("").into_bytes();
+    bytes.extend_from_slice(&hello);
+    bytes.extend_from_slice(&ping);
+
+    for piece in [bytes.len(), 1, 7] {
+        let mut server = Connection::server(Config::default());
+        let mut evs = Vec::new();
+        for chunk in bytes.chunks(piece) {
+            server.receive(chunk);
+            evs.extend(events(&mut server));
+        }
+        assert!(matches!(evs[..], [Event::Request(_)]), "{evs:?}");
+        // Nothing is decoded before the decision.
+        assert_eq!(server.next_event().unwrap(), None);
+        server.accept(Accept::new()).unwrap();
+        assert_eq!(
+            events(&mut server),
+            [
+                Event::Message(Message::from("Hello")),
+                Event::Ping(rfc6455::Bytes::from_static(b"p"))
+            ],
+            "piece size {piece}"
+        );
+        let out = drain(&mut server);
+        let head = parse_head(&out);
+        assert_eq!(head.start, "HTTP/1.1 101 Switching Protocols");
+        // The pong follows the 101 response.
+        assert_eq!(head.body, b"\x8a\x01p");
+    }
+}
+
+#[test]
+fn server_head_limit_default_64k_without_unbounded_buffering() {
+    let mut server = Connection::server(Config::default());
+    assert_eq!(server.config().max_handshake_size, 64 * 1024);
+    server.receive(b"GET / HTTP/1.1\r\nHost: x\r\n");
+    let mut fed = 26;
+    let line = format!("X-Pad: {}\r\n", "a".repeat(1014)); // 1 KiB per line
+    let err = loop {
+        server.receive(line.as_bytes());
+        fed += line.len();
+        match server.next_event() {
+            Ok(None) => assert!(fed <= 64 * 1024, "still buffering at {fed} bytes"),
+            Ok(Some(ev)) => panic!("{ev:?}"),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        fed > 64 * 1024 && fed <= 64 * 1024 + line.len(),
+        "failed at {fed}"
+    );
+    assert!(matches!(
+        err,
+        Error::Handshake(HandshakeError::HeadTooLarge { max: 65536 })
+    ));
+    assert_eq!(server.ready_state(), ReadyState::Closed);
+    let head = parse_head(&drain(&mut server));
+    assert!(head.start.starts_with("HTTP/1.1 431 "), "{}", head.start);
+    // The buffered head was released, and later input is not kept.
+    assert!(
+        server.buffer_capacity() < 8 * 1024,
+        "{}",
+        server.buffer_capacity()
+    );
+    server.receive(&vec![b'a'; 1 << 20]);
+    assert!(
+        server.buffer_capacity() < 8 * 1024,
+        "{}",
+        server.buffer_capacity()
+    );
+    assert!(matches!(server.next_event(), Ok(None)));
+}
+
+#[test]
+fn server_head_limit_configured_smaller() {
+    let config = Config {
+        max_handshake_size: 300,
+        ..Config::default()
+    };
+    let base = rfc_request("");
+    assert!(base.len() < 300);
+    // A head of exactly the limit passes; one byte more does not.
+    let pad = |total: usize| {
+        let fill = total - base.len() - "X: \r\n".len();
+        rfc_request(&format!("X: {}\r\n", "a".repeat(fill)))
+    };
+    let exact = pad(300);
+    assert_eq!(exact.len(), 300);
+    let mut server = Connection::server(config.clone());
+    server.receive(exact.as_bytes());
+    assert!(matches!(server.next_event(), Ok(Some(Event::Request(_)))));
+
+    let over = pad(301);
+    for piece in [over.len(), 1] {
+        let mut server = Connection::server(config.clone());
+        let mut result = Ok(None);
+        for chunk in over.as_bytes().chunks(piece) {
+            server.receive(chunk);
+            result = server.next_event();
+            if result.is_err() {
+                break;
+            }
+        }
+        assert!(
+            matches!(
+                result,
+                Err(Error::Handshake(HandshakeError::HeadTooLarge { max: 300 }))
+            ),
+            "piece {piece}: {result:?}"
+        );
+        assert!(parse_head(&drain(&mut server))
+            .start
+            .starts_with("HTTP/1.1 431 "));
+    }
+
+    // A head without its end is refused as soon as it exceeds the limit.
+    let mut server = Connection::server(config);
+    let endless = "GET / HTTP/1.1\r\n".to_owned() + &"a".repeat(1000);
+    let mut fed = 0;
+    for b in endless.as_bytes() {
+        server.receive(std::slice::from_ref(b));
+        fed += 1;
+        if server.next_event().is_err() {
+            break;
+        }
+    }
+    assert_eq!(fed, 301);
+}
+
+#[test]
+fn eof_during_request_is_incomplete() {
+    let mut server = Connection::server(Config::default());
+    server.receive(b"GET / HTTP/1.1\r\nHost: x\r\n");
+    assert!(matches!(server.next_event(), Ok(None)));
+    server.receive_eof();
+    assert!(matches!(
+        server.next_event(),
+        Err(Error::Handshake(HandshakeError::Incomplete))
+    ));
+    assert_eq!(server.ready_state(), ReadyState::Closed);
+}
+
+#[test]
+fn full_handshake_negotiates_the_same_protocol_on_both_ends() {
+    let mut client = Connection::client(
+        ClientRequest::new("ws://[::1]:9001/chat?room=7")
+            .unwrap()
+            .protocol("v1.chat")
+            .protocol("v2.chat"),
+        Config::default(),
+    )
+    .unwrap();
+    let mut server = Connection::server(Config::default());
+    pump(&mut client, &mut server);
+    let Some(Event::Request(req)) = server.next_event().unwrap() else {
+        panic!()
+    };
+    assert_eq!(req.host(), Some("[::1]:9001"));
+    assert_eq!(req.target(), "/chat?room=7");
+    let choice = req.protocols().last().unwrap().to_owned();
+    server.accept(Accept::new().protocol(choice)).unwrap();
+    pump(&mut server, &mut client);
+    let Some(Event::Open(resp)) = client.next_event().unwrap() else {
+        panic!()
+    };
+    assert_eq!(resp.protocol(), Some("v2.chat"));
+    assert_eq!(client.protocol(), Some("v2.chat"));
+    assert_eq!(server.protocol(), Some("v2.chat"));
+    assert_eq!(client.role(), Role::Client);
+    assert_eq!(server.role(), Role::Server);
+}
