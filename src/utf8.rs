@@ -67,7 +67,9 @@ impl Utf8Validator {
                 Err(_) => {}
             }
         }
-        match std::str::from_utf8(input) {
+        // SIMD validation: several times std's speed on ASCII and more on
+        // other text, with the same error details (valid_up_to, error_len).
+        match simdutf8::compat::from_utf8(input) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_some() => Err(InvalidUtf8),
             Err(e) => {
