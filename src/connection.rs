@@ -747,9 +747,11 @@ impl Connection {
             && (self.role == Role::Server || self.failed || self.eof)
     }
 
-    /// Bytes of buffer capacity held (read and write), for memory checks.
+    /// Bytes of buffer capacity held (read, write, and the reassembly of a
+    /// fragmented message), for memory checks.
     pub fn buffer_capacity(&self) -> usize {
-        self.input.capacity() + self.output.capacity()
+        let assembly = self.assembly.as_ref().map_or(0, |a| a.data.capacity());
+        self.input.capacity() + self.output.capacity() + assembly
     }
 
     fn check_sendable(&self, payload_len: usize) -> Result<(), Error> {

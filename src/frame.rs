@@ -113,10 +113,14 @@ impl FrameHeader {
     ///
     /// Returns `Ok(None)` when `buf` holds only part of a header (call again
     /// with more bytes), and an error for a reserved opcode, a control frame
-    /// that is fragmented or longer than 125 bytes, a length not in its
-    /// minimal form's range (64-bit length with the top bit set). RSV bits
-    /// and masking are reported, not judged: that depends on the role and
-    /// on negotiated extensions.
+    /// that is fragmented or longer than 125 bytes, or a 64-bit length with
+    /// its most significant bit set. RSV bits and masking are reported, not
+    /// judged: that depends on the role and on negotiated extensions.
+    ///
+    /// A length written in a longer form than needed (say 5 in the 16-bit
+    /// form) is accepted: section 5.2 requires the minimal form of senders,
+    /// which [`encode`](Self::encode) always uses, and failing a peer for it
+    /// would buy nothing.
     pub fn decode(buf: &[u8]) -> Result<Option<FrameHeader>, ProtocolError> {
         let [b0, b1, ..] = *buf else { return Ok(None) };
         let fin = b0 & 0x80 != 0;

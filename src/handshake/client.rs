@@ -244,10 +244,11 @@ pub(crate) fn parse_response(
     if !headers.has_token("Connection", "upgrade") {
         return Err(HandshakeError::MissingHeader("Connection: Upgrade"));
     }
-    let accepts: Vec<&str> = headers.get_all("Sec-WebSocket-Accept").collect();
-    match accepts[..] {
-        [accept] if accept == accept_key(key.as_bytes()) => {}
-        [] => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Accept")),
+    // Exactly one accept header, counting values that are not UTF-8 too.
+    let expected = accept_key(key.as_bytes());
+    match headers.count("Sec-WebSocket-Accept") {
+        0 => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Accept")),
+        1 if headers.get("Sec-WebSocket-Accept") == Some(expected.as_str()) => {}
         _ => return Err(HandshakeError::AcceptMismatch),
     }
     if let Some(ext) = headers.tokens("Sec-WebSocket-Extensions").next() {

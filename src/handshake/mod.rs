@@ -179,6 +179,15 @@ impl Headers {
             .filter(|t| !t.is_empty())
     }
 
+    /// How many `name` headers there are (case-insensitive), UTF-8 or not:
+    /// for the headers that must appear exactly once.
+    pub(crate) fn count(&self, name: &str) -> usize {
+        self.0
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
+    }
+
     /// Whether `name` carries `token` in its comma list (case-insensitive).
     pub fn has_token(&self, name: &str, token: &str) -> bool {
         self.tokens(name).any(|t| t.eq_ignore_ascii_case(token))

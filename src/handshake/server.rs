@@ -128,19 +128,25 @@ pub(crate) fn validate_request(req: &Request) -> Result<&str, HandshakeError> {
     if !req.headers.has_token("Connection", "upgrade") {
         return Err(HandshakeError::MissingHeader("Connection: Upgrade"));
     }
-    let mut keys = req.headers.get_all("Sec-WebSocket-Key");
-    let key = match (keys.next(), keys.next()) {
-        (Some(key), None) => key,
-        (None, _) => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Key")),
+    // Exactly one key and one version (section 4.2.1), counting values
+    // that are not UTF-8 too: `get_all` skips those, so a duplicate with a
+    // non-UTF-8 value would otherwise slip through.
+    let key = match req.headers.count("Sec-WebSocket-Key") {
+        0 => return Err(HandshakeError::MissingHeader("Sec-WebSocket-Key")),
+        1 => req
+            .headers
+            .get("Sec-WebSocket-Key")
+            .ok_or(HandshakeError::InvalidKey)?,
         _ => return Err(HandshakeError::InvalidKey),
     };
     if !matches!(BASE64.decode(key), Ok(nonce) if nonce.len() == 16) {
         return Err(HandshakeError::InvalidKey);
     }
-    let mut versions = req.headers.get_all("Sec-WebSocket-Version");
-    match (versions.next(), versions.next()) {
-        (Some("13"), None) => {}
-        (v, _) => return Err(HandshakeError::UnsupportedVersion(v.map(str::to_owned))),
+    let version = req.headers.get("Sec-WebSocket-Version");
+    if req.headers.count("Sec-WebSocket-Version") != 1 || version != Some("13") {
+        return Err(HandshakeError::UnsupportedVersion(
+            version.map(str::to_owned),
+        ));
     }
     Ok(key)
 }
