@@ -895,9 +895,11 @@ impl Connection {
         close::validate_outgoing(code, reason)?;
         match self.state {
             ReadyState::Connecting => {
+                // Abandon the handshake: an unsent request is not sent.
                 self.state = ReadyState::Closed;
                 self.failed = true;
                 self.input.clear();
+                self.output = WriteQueue::default();
             }
             ReadyState::Open => {
                 self.write_close(code, reason);

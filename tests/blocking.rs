@@ -602,3 +602,44 @@ fn queued_sends_coalesce_into_few_writes() {
     assert_eq!(count, 100);
     assert!(ws.get_ref().writes <= 2, "{} writes", ws.get_ref().writes);
 }
+
+#[test]
+fn a_reset_connection_reads_as_closed() {
+    let (listener, url) = listen();
+    let (sent_tx, sent_rx) = std::sync::mpsc::channel::<()>();
+    let server = thread::spawn(move || {
+        let mut stream = accept_one(&listener);
+        // Answer the handshake by hand, then vanish with unread data in the
+        // receive buffer, which makes the kernel reset the connection.
+        let mut buf = [0u8; 1024];
+        let n = stream.read(&mut buf).unwrap();
+        let request = String::from_utf8_lossy(&buf[..n]).to_string();
+        let key = request
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let accept = rfc6455::handshake::accept_key(key.as_bytes());
+        write!(
+            stream,
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        )
+        .unwrap();
+        sent_rx.recv().unwrap();
+        thread::sleep(Duration::from_millis(50));
+        drop(stream);
+    });
+    let mut ws = ClientBuilder::new(&url)
+        .read_timeout(Some(LIMIT))
+        .connect()
+        .unwrap();
+    ws.send_text("never read").unwrap();
+    sent_tx.send(()).unwrap();
+    server.join().unwrap();
+    let err = ws.recv().unwrap_err();
+    assert_eq!(err.close_code(), Some(CloseCode::ABNORMAL), "{err:?}");
+    assert_eq!(ws.ready_state(), ReadyState::Closed);
+    assert_eq!(ws.close_event().unwrap().code, CloseCode::ABNORMAL);
+    assert!(!ws.close_event().unwrap().was_clean);
+}

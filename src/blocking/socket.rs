@@ -141,7 +141,13 @@ impl<S: Read + Write> WebSocket<S> {
     /// The state, as the browser's `readyState`: Connecting (0), Open (1),
     /// Closing (2), Closed (3).
     pub fn ready_state(&self) -> ReadyState {
-        self.conn.ready_state()
+        // The transport can end (reset, timeout) while the protocol state
+        // still says open; once the adapter has ended it, it is closed.
+        if self.close_event.is_some() {
+            ReadyState::Closed
+        } else {
+            self.conn.ready_state()
+        }
     }
 
     /// Bytes accepted by a send but not yet written to the stream.
