@@ -94,6 +94,16 @@ impl ReadBuffer {
         self.buf.advance(n);
     }
 
+    /// Takes `buf` (all of it received data) as the buffer, without copying.
+    pub(crate) fn replace(&mut self, buf: Vec<u8>) {
+        self.filled = buf.len();
+        // A `Vec` turns into a uniquely owned `Bytes`, hence into a
+        // `BytesMut`, without copying.
+        self.buf = Bytes::from(buf)
+            .try_into_mut()
+            .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+    }
+
     pub(crate) fn clear(&mut self) {
         self.filled = 0;
         self.buf = BytesMut::new();

@@ -369,10 +369,7 @@ impl Connection {
     /// traffic (at least 4 KiB; more while a large frame is arriving or
     /// reads keep filling it).
     pub fn read_buf(&mut self) -> &mut [u8] {
-        let frame_rest = self.frame.map_or(0, |f| {
-            let total = f.header.header_len as u64 + f.header.payload_len;
-            total.saturating_sub(self.input.len() as u64) as usize
-        });
+        let frame_rest = self.frame_remaining();
         self.input.spare(frame_rest.max(MIN_READ))
     }
 
@@ -385,6 +382,52 @@ impl Connection {
         if self.state == ReadyState::Closed {
             self.input.clear();
         }
+    }
+
+    /// How many bytes of the frame being received have not arrived yet
+    /// (0 when no frame is partly received).
+    pub fn frame_remaining(&self) -> usize {
+        self.frame.map_or(0, |f| {
+            let total = f.header.header_len as u64 + f.header.payload_len;
+            total.saturating_sub(self.input.len() as u64) as usize
+        })
+    }
+
+    /// Receives by appending to a `Vec` instead of filling
+    /// [`read_buf`](Self::read_buf): `fill` gets the bytes received so far
+    /// with room reserved for the rest of the current frame, and whatever
+    /// it appends counts as received. The payload then reaches the caller
+    /// in that same allocation.
+    ///
+    /// This is for large frames: `read_buf` must hand out initialised
+    /// memory, which costs a pass of zeroing over every new buffer, while
+    /// `Read::read_to_end` fills a `Vec`'s spare capacity without it.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use rfc6455::{Config, Connection, Event, Role};
+    /// let mut conn = Connection::open(Role::Client, Config::default());
+    /// let mut wire = vec![0x82, 0x7e, 0x01, 0x00]; // binary, 256 bytes
+    /// wire.extend([7u8; 256]);
+    /// let mut socket = &wire[..];
+    /// conn.receive(&wire[..4]);
+    /// socket = &socket[4..];
+    /// assert_eq!(conn.next_event()?, None);
+    /// let rest = conn.frame_remaining();
+    /// assert_eq!(rest, 256);
+    /// conn.receive_with(|buf| (&mut socket).take(rest as u64).read_to_end(buf))?;
+    /// assert!(matches!(conn.next_event()?, Some(Event::Message(m)) if m.len() == 256));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn receive_with<R>(&mut self, fill: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let mut buf = Vec::with_capacity(self.input.len() + self.frame_remaining());
+        buf.extend_from_slice(self.input.data());
+        let result = fill(&mut buf);
+        self.input.replace(buf);
+        if self.state == ReadyState::Closed {
+            self.input.clear();
+        }
+        result
     }
 
     /// Records that the peer closed its side of the transport. Unless the
@@ -930,13 +973,26 @@ impl Connection {
         let tail = self.output.tail();
         tail.reserve(n + payload.len());
         tail.extend_from_slice(&header[..n]);
-        let start = tail.len();
-        tail.extend_from_slice(payload);
-        if let Some(key) = mask {
-            apply_mask(&mut tail[start..], key, 0);
+        match mask {
+            None => tail.extend_from_slice(payload),
+            // Mask through a small block that stays in L1, so a large
+            // payload is read once and written once.
+            Some(key) => {
+                let mut block = [0u8; MASK_BLOCK];
+                for chunk in payload.chunks(MASK_BLOCK) {
+                    let block = &mut block[..chunk.len()];
+                    block.copy_from_slice(chunk);
+                    apply_mask(block, key, 0);
+                    tail.extend_from_slice(block);
+                }
+            }
         }
     }
 }
+
+/// The block a client payload is masked through (a multiple of 4, so every
+/// block starts at the key's first byte).
+const MASK_BLOCK: usize = 4096;
 
 /// Payloads at least this large are queued by reference, not copied.
 const SHARE_THRESHOLD: usize = 16 * 1024;

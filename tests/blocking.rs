@@ -643,3 +643,84 @@ fn a_reset_connection_reads_as_closed() {
     assert_eq!(ws.close_event().unwrap().code, CloseCode::ABNORMAL);
     assert!(!ws.close_event().unwrap().was_clean);
 }
+
+#[test]
+fn large_messages_echo_intact() {
+    let (listener, url) = listen();
+    let server = echo_once(listener);
+    let mut ws = ClientBuilder::new(&url)
+        .read_timeout(Some(LIMIT))
+        .connect()
+        .unwrap();
+    let binary: Vec<u8> = (0..3 * 1024 * 1024 + 7)
+        .map(|i| (i * 31 % 251) as u8)
+        .collect();
+    ws.send_binary(&binary).unwrap();
+    assert_eq!(ws.recv().unwrap(), Some(Message::from(binary)));
+    let text = "ünïcödé text, ".repeat(150_000);
+    ws.send_text(&text).unwrap();
+    assert_eq!(ws.recv().unwrap(), Some(Message::from(text)));
+    ws.close(1000, "").unwrap();
+    assert_eq!(ws.recv().unwrap(), None);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_read_timeout_in_the_middle_of_a_large_frame_loses_nothing() {
+    let (listener, url) = listen();
+    let payload: Vec<u8> = (0..1_000_000u32).map(|i| (i % 253) as u8).collect();
+    let expected = payload.clone();
+    let server = thread::spawn(move || {
+        let mut stream = accept_one(&listener);
+        let mut buf = [0u8; 1024];
+        let n = stream.read(&mut buf).unwrap();
+        let request = String::from_utf8_lossy(&buf[..n]).to_string();
+        let key = request
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let accept = rfc6455::handshake::accept_key(key.as_bytes());
+        write!(
+            stream,
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        )
+        .unwrap();
+        let mut frame = vec![0x82, 0x7f];
+        frame.extend_from_slice(&(payload.len() as u64).to_be_bytes());
+        frame.extend_from_slice(&payload);
+        // Half the frame, a pause longer than the client's read timeout, the rest.
+        let half = frame.len() / 2;
+        stream.write_all(&frame[..half]).unwrap();
+        thread::sleep(Duration::from_millis(400));
+        stream.write_all(&frame[half..]).unwrap();
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+    });
+    let mut ws = ClientBuilder::new(&url)
+        .read_timeout(Some(Duration::from_millis(100)))
+        .close_timeout(Duration::from_millis(100))
+        .connect()
+        .unwrap();
+    let mut timeouts = 0;
+    let message = loop {
+        match ws.recv() {
+            Ok(Some(m)) => break m,
+            Err(Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                timeouts += 1;
+                assert!(timeouts < 100);
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(timeouts >= 1, "the pause should have timed a read out");
+    assert_eq!(message, Message::from(expected));
+    drop(ws);
+    server.join().unwrap();
+}

@@ -11,6 +11,10 @@ use crate::{CloseCode, Connection, Error, Event, Message, ReadyState, Role};
 /// close the TCP connection (section 7.1.1) before closing it itself.
 pub(crate) const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// From this many missing bytes of a frame on, the rest is read with
+/// `read_to_end` into a buffer of its own.
+const LARGE_READ: usize = 64 * 1024;
+
 /// What the adapter can do to a stream beyond reading and writing. For a
 /// `TcpStream` these are the real calls; for any other stream they do
 /// nothing (dropping the stream is then what closes it).
@@ -330,15 +334,12 @@ impl<S: Read + Write> WebSocket<S> {
             return Err(self.io_failure(e));
         }
         let heartbeat_due = self.heartbeat_step()?;
-        let buf = self.conn.read_buf();
-        match self.stream.read(buf) {
+        match self.read_some() {
             Ok(0) => {
-                self.conn.commit(0);
                 self.conn.receive_eof();
                 Ok(())
             }
-            Ok(n) => {
-                self.conn.commit(n);
+            Ok(_) => {
                 if let Some(hb) = &mut self.heartbeat {
                     hb.last_heard = Instant::now();
                     hb.ping_sent = None;
@@ -355,6 +356,31 @@ impl<S: Read + Write> WebSocket<S> {
                 Ok(()) // the heartbeat's turn, not the caller's read timeout
             }
             Err(e) => Err(self.io_failure(e.into())),
+        }
+    }
+
+    /// Reads once into the connection; returns how many bytes (0 at EOF).
+    fn read_some(&mut self) -> io::Result<usize> {
+        let rest = self.conn.frame_remaining();
+        if rest < LARGE_READ {
+            let n = self.stream.read(self.conn.read_buf())?;
+            self.conn.commit(n);
+            return Ok(n);
+        }
+        // The rest of a large frame goes straight into a buffer of its own,
+        // which spares zeroing it first (see `Connection::receive_with`).
+        let stream = &mut self.stream;
+        let (result, got) = self.conn.receive_with(|buf| {
+            let before = buf.len();
+            let result = Read::by_ref(stream).take(rest as u64).read_to_end(buf);
+            (result, buf.len() - before)
+        });
+        // A timeout after some progress keeps what arrived; the next read
+        // reports the timeout again if nothing more comes.
+        if got > 0 {
+            Ok(got)
+        } else {
+            result
         }
     }
 
