@@ -88,12 +88,6 @@ impl ReadBuffer {
         self.buf.split_to(n)
     }
 
-    pub(crate) fn advance(&mut self, n: usize) {
-        assert!(n <= self.filled);
-        self.filled -= n;
-        self.buf.advance(n);
-    }
-
     /// Takes `buf` (all of it received data) as the buffer, without copying.
     pub(crate) fn replace(&mut self, buf: Vec<u8>) {
         self.filled = buf.len();
@@ -250,7 +244,7 @@ mod tests {
         assert_eq!(r.data(), b"hello world");
         assert_eq!(&r.split_to(6)[..], b"hello ");
         assert_eq!(r.data(), b"world");
-        r.advance(5);
+        assert_eq!(&r.split_to(5)[..], b"world");
         assert_eq!(r.len(), 0);
     }
 }

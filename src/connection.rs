@@ -8,7 +8,7 @@
 
 use std::io::IoSlice;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::buffer::{ReadBuffer, WriteQueue, MIN_READ};
 use crate::close::{self, CloseCode, CloseFrame, MAX_REASON_LEN};
@@ -589,8 +589,10 @@ impl Connection {
                 return Ok(None);
             }
             self.frame = None;
-            self.input.advance(start);
-            let payload = self.input.split_to(len).freeze();
+            // One split for header and payload, then drop the header from
+            // the frozen slice: cheaper than advancing the buffer separately.
+            let mut payload = self.input.split_to(start + len).freeze();
+            payload.advance(start);
             if let Some(event) = self.complete_frame(frame, payload)? {
                 return Ok(Some(event));
             }

@@ -87,11 +87,10 @@ pub(crate) fn apply_mask_bytewise(data: &mut [u8], key: [u8; 4], offset: usize) 
     }
 }
 
+/// The key as seen from `offset` bytes into the payload.
 #[inline]
 fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut k = key;
-    k.rotate_left(offset & 3);
-    k
+    (u32::from_le_bytes(key).rotate_right(8 * (offset as u32 & 3))).to_le_bytes()
 }
 
 #[cfg(test)]
