@@ -76,8 +76,13 @@ impl ReadBuffer {
     }
 
     pub(crate) fn extend(&mut self, data: &[u8]) {
-        let spare = self.spare(data.len());
-        spare[..data.len()].copy_from_slice(data);
+        if self.buf.len() - self.filled >= data.len() {
+            self.buf[self.filled..self.filled + data.len()].copy_from_slice(data);
+        } else {
+            // Appending writes straight into spare capacity: no zeroing.
+            self.buf.truncate(self.filled);
+            self.buf.extend_from_slice(data);
+        }
         self.filled += data.len();
     }
 

@@ -18,7 +18,7 @@ use crate::handshake::{
     self, parse_request, parse_response, validate_request, Accept, ClientRequest, HandshakeError,
     Reject, Request, Response,
 };
-use crate::mask::apply_mask;
+use crate::mask::{apply_mask, mask_copy};
 use crate::utf8::{Utf8Bytes, Utf8Validator};
 
 /// Which end of the connection this is. Clients mask what they send and
@@ -977,24 +977,14 @@ impl Connection {
         tail.extend_from_slice(&header[..n]);
         match mask {
             None => tail.extend_from_slice(payload),
-            // Mask through a small block that stays in L1, so a large
-            // payload is read once and written once.
             Some(key) => {
-                let mut block = [0u8; MASK_BLOCK];
-                for chunk in payload.chunks(MASK_BLOCK) {
-                    let block = &mut block[..chunk.len()];
-                    block.copy_from_slice(chunk);
-                    apply_mask(block, key, 0);
-                    tail.extend_from_slice(block);
-                }
+                let start = tail.len();
+                tail.resize(start + payload.len(), 0);
+                mask_copy(&mut tail[start..], payload, key);
             }
         }
     }
 }
-
-/// The block a client payload is masked through (a multiple of 4, so every
-/// block starts at the key's first byte).
-const MASK_BLOCK: usize = 4096;
 
 /// Payloads at least this large are queued by reference, not copied.
 const SHARE_THRESHOLD: usize = 16 * 1024;

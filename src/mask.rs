@@ -79,6 +79,59 @@ fn apply_mask_words(data: &mut [u8], key: [u8; 4]) {
     apply_mask_bytewise(words.into_remainder(), key, 0);
 }
 
+/// Writes `src` masked with `key` into `dst` (which must be as long) in one
+/// pass: what a client does to send a payload.
+///
+/// It never calls `memcpy`: on some CPUs (AMD Zen) glibc's `rep movsb`
+/// copies run ten times slower when the destination sits just past the
+/// source modulo 4 KiB, which a frame header's odd length makes likely.
+///
+/// ```
+/// let mut out = [0u8; 5];
+/// rfc6455::mask::mask_copy(&mut out, b"Hello", [0x37, 0xfa, 0x21, 0x3d]);
+/// assert_eq!(out, [0x7f, 0x9f, 0x4d, 0x51, 0x58]); // RFC 6455 section 5.7
+/// ```
+///
+/// # Panics
+/// If `dst` and `src` differ in length.
+#[inline]
+pub fn mask_copy(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+    assert_eq!(dst.len(), src.len(), "mask_copy needs equal lengths");
+    #[cfg(target_arch = "x86_64")]
+    if src.len() >= AVX2_MIN_LEN && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: `mask_copy_avx2` is safe code compiled with AVX2 enabled;
+        // its only requirement is a CPU with AVX2, detected just above.
+        #[allow(unsafe_code)]
+        unsafe {
+            mask_copy_avx2(dst, src, key)
+        };
+        return;
+    }
+    mask_copy_words(dst, src, key);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn mask_copy_avx2(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+    mask_copy_words(dst, src, key);
+}
+
+#[inline(always)]
+fn mask_copy_words(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+    let word = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (d, s) in (&mut d).zip(&mut s) {
+        let v = u64::from_ne_bytes(s.try_into().unwrap()) ^ word;
+        d.copy_from_slice(&v.to_ne_bytes());
+    }
+    for (i, (d, s)) in d.into_remainder().iter_mut().zip(s.remainder()).enumerate() {
+        *d = s ^ key[i & 3];
+    }
+}
+
 /// The plain reference: one byte at a time.
 #[inline]
 pub(crate) fn apply_mask_bytewise(data: &mut [u8], key: [u8; 4], offset: usize) {
@@ -136,6 +189,31 @@ mod tests {
                     apply_mask(&mut fast[start..start + len], key, offset);
                     apply_mask_bytewise(&mut slow[start..start + len], key, offset);
                     assert_eq!(fast, slow, "start {start} len {len} offset {offset}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mask_copy_matches_reference_at_every_length_and_alignment() {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        let source: Vec<u8> = (0..700u32).map(|i| (i * 13 + 5) as u8).collect();
+        for src_start in 0..8 {
+            for dst_start in [0, 1, 3, 7, 14] {
+                for len in 0..(source.len() - src_start) {
+                    let src = &source[src_start..src_start + len];
+                    let mut expected = src.to_vec();
+                    apply_mask_bytewise(&mut expected, key, 0);
+                    let mut out = vec![0u8; dst_start + len];
+                    mask_copy(&mut out[dst_start..], src, key);
+                    assert_eq!(
+                        &out[dst_start..],
+                        &expected[..],
+                        "src+{src_start} dst+{dst_start} len {len}"
+                    );
+                    let mut portable = vec![0u8; dst_start + len];
+                    mask_copy_words(&mut portable[dst_start..], src, key);
+                    assert_eq!(&portable[dst_start..], &expected[..]);
                 }
             }
         }
