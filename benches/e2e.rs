@@ -1,0 +1,511 @@
+//! End to end over loopback: a client and an echo server in two threads of
+//! this process, talking WebSocket over `127.0.0.1` with the blocking
+//! adapters, `rfc6455` and `tungstenite` side by side, and raw TCP (the same
+//! bytes without any WebSocket processing) as the ceiling.
+//!
+//! Every socket has `TCP_NODELAY`. Each benchmark opens one connection to a
+//! fresh server before it starts, keeps it across all of criterion's
+//! iterations, then closes it cleanly (close handshake, TCP closed by the
+//! server) and joins the server thread, which serves exactly one connection.
+//! Times are wall-clock time.
+//!
+//! Groups:
+//!
+//! - `pipelined_16B`: one iteration writes 100 text messages of 16 bytes,
+//!   then reads the 100 echoes. Throughput is messages per second.
+//! - `ping_pong_16B`: one iteration sends one 16 B text message and waits
+//!   for its echo.
+//! - `echo_1MiB`: one iteration sends one 1 MiB binary message and waits for
+//!   its echo. Throughput is payload bytes (one way) per second.
+//!
+//! Benchmark ids are `client_<who>/server_<who>`:
+//!
+//! - `server_ours`: `ServerBuilder::accept`, then `recv` + `queue` (exactly
+//!   `examples/echo.rs`): `recv` writes what is queued before it waits for
+//!   input, so a burst of pipelined messages is answered with one write.
+//! - `server_tungstenite_send`: `tungstenite::accept`, then `read` and
+//!   `send` for every data message: the usual echo server; `send` flushes
+//!   every message (one write per message).
+//! - `server_tungstenite_coalesced`: as above with `write` per message and
+//!   `flush` after every `batch` messages received, where `batch` is the
+//!   number of messages per iteration (100 pipelined, 1 otherwise).
+//!   tungstenite has no way to ask whether more input is already buffered,
+//!   so this server is told the batch size: the best case for tungstenite,
+//!   which a real server could not do in general.
+//! - `client_ours`: `ClientBuilder::connect`, `queue` each message, `flush`,
+//!   then `recv` each echo.
+//! - `client_tungstenite`: `tungstenite::client` over a `TcpStream`, `write`
+//!   each message, `flush`, then `read` each echo.
+//! - `raw_tcp`: the client writes the bytes a WebSocket client would
+//!   (pre-encoded masked frames, all 100 in one write when pipelined) and
+//!   reads back as many bytes. For the 16 B groups the server echoes what
+//!   each `read` returns, as it arrives; for `echo_1MiB` the client writes
+//!   1 MiB of plain bytes and the server reads the whole 1 MiB before it
+//!   writes it back (store and forward, as any WebSocket echo server must
+//!   do with a message; a streaming echo would also deadlock once the
+//!   socket buffers fill while the client is still writing).
+//!
+//! Limits admit 1 MiB messages on both libraries (16 MiB frames and
+//! messages).
+//!
+//! Clock: wall-clock time by default, which needs two idle cores (client
+//! and server each on one) to mean anything. `BENCH_CLOCK=cpu` times the CPU
+//! time of the whole process instead (client and server threads, user and
+//! system, so the kernel's TCP work counts): the cost of an iteration,
+//! independent of how long the threads waited for a core on a busy machine.
+//!
+//! `cargo bench --bench e2e -- pipelined` runs one group.
+
+use std::hint::black_box;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
+use rfc6455::blocking::{ClientBuilder, ServerBuilder, WebSocket};
+use rfc6455::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+use rfc6455::mask::apply_mask;
+use rfc6455::{Config, Message};
+use tungstenite::error::Error as TError;
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::{Bytes as TBytes, Message as TMessage, WebSocket as TWebSocket};
+
+/// Messages per iteration of `pipelined_16B`.
+const PIPELINE: usize = 100;
+/// The small payload.
+const TEXT_16: &str = "0123456789abcdef";
+/// The large payload size.
+const MIB: usize = 1 << 20;
+/// Frame and message limits for both libraries.
+const LIMIT: usize = 16 << 20;
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+}
+
+/// CPU time of the whole process (all threads, user + system), in
+/// nanoseconds, as a criterion measurement.
+struct ProcessCpuTime;
+
+static WALL: WallTime = WallTime;
+
+fn process_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+impl Measurement for ProcessCpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+
+    fn start(&self) -> u64 {
+        process_cpu_ns()
+    }
+    fn end(&self, start: u64) -> u64 {
+        process_cpu_ns() - start
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, value: &u64) -> f64 {
+        *value as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        // Nanoseconds, as wall time.
+        WALL.formatter()
+    }
+}
+
+fn our_config() -> Config {
+    Config {
+        max_frame_size: LIMIT,
+        max_message_size: LIMIT,
+        ..Config::default()
+    }
+}
+
+fn their_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_frame_size(Some(LIMIT))
+        .max_message_size(Some(LIMIT))
+}
+
+// ---------------------------------------------------------------- servers
+
+#[derive(Clone, Copy, Debug)]
+enum Server {
+    /// `recv` + `queue`, as `examples/echo.rs`.
+    Ours,
+    /// `read` + `send` (one flush per message).
+    TungSend,
+    /// `read` + `write`, `flush` every `batch` messages.
+    TungCoalesced { batch: usize },
+    /// Echo bytes; `Some(unit)`: read `unit` bytes whole before writing
+    /// them back, `None`: write back what each read returns.
+    Raw { unit: Option<usize> },
+}
+
+impl Server {
+    fn name(self) -> &'static str {
+        match self {
+            Server::Ours => "server_ours",
+            Server::TungSend => "server_tungstenite_send",
+            Server::TungCoalesced { .. } => "server_tungstenite_coalesced",
+            Server::Raw { .. } => "server_raw_tcp",
+        }
+    }
+}
+
+/// A server thread on an ephemeral loopback port that serves exactly one
+/// connection and exits when it closes.
+struct Running {
+    addr: SocketAddr,
+    thread: JoinHandle<()>,
+}
+
+fn spawn(server: Server) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local_addr");
+    let thread = thread::Builder::new()
+        .name(server.name().into())
+        .spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            drop(listener);
+            stream.set_nodelay(true).expect("TCP_NODELAY");
+            match server {
+                Server::Ours => serve_ours(stream),
+                Server::TungSend => serve_tungstenite(stream, None),
+                Server::TungCoalesced { batch } => serve_tungstenite(stream, Some(batch)),
+                Server::Raw { unit } => serve_raw(stream, unit),
+            }
+        })
+        .expect("spawn server thread");
+    Running { addr, thread }
+}
+
+fn serve_ours(stream: TcpStream) {
+    let mut ws = ServerBuilder::new()
+        .config(our_config())
+        .accept(stream)
+        .expect("our server: handshake");
+    while let Some(message) = ws.recv().expect("our server: recv") {
+        ws.queue(message).expect("our server: queue");
+    }
+}
+
+fn serve_tungstenite(stream: TcpStream, batch: Option<usize>) {
+    let mut ws = tungstenite::accept_with_config(stream, Some(their_config()))
+        .expect("tungstenite server: handshake");
+    let mut received = 0usize;
+    loop {
+        let message = match ws.read() {
+            Ok(m) => m,
+            Err(TError::ConnectionClosed) => return,
+            Err(e) => panic!("tungstenite server: read: {e}"),
+        };
+        if !(message.is_text() || message.is_binary()) {
+            continue;
+        }
+        match batch {
+            None => ws.send(message).expect("tungstenite server: send"),
+            Some(batch) => {
+                ws.write(message).expect("tungstenite server: write");
+                received += 1;
+                if received % batch == 0 {
+                    ws.flush().expect("tungstenite server: flush");
+                }
+            }
+        }
+    }
+}
+
+fn serve_raw(mut stream: TcpStream, unit: Option<usize>) {
+    match unit {
+        None => {
+            let mut buf = vec![0u8; 64 << 10];
+            loop {
+                let n = match stream.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => panic!("raw server: read: {e}"),
+                };
+                stream.write_all(&buf[..n]).expect("raw server: write");
+            }
+        }
+        Some(unit) => {
+            let mut buf = vec![0u8; unit];
+            loop {
+                match stream.read_exact(&mut buf) {
+                    Ok(()) => stream.write_all(&buf).expect("raw server: write"),
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return,
+                    Err(e) => panic!("raw server: read: {e}"),
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- clients
+
+#[derive(Clone, Copy, Debug)]
+enum Client {
+    Ours,
+    Tung,
+}
+
+impl Client {
+    fn name(self) -> &'static str {
+        match self {
+            Client::Ours => "client_ours",
+            Client::Tung => "client_tungstenite",
+        }
+    }
+}
+
+/// What one iteration sends: `count` copies of one message.
+struct Workload {
+    count: usize,
+    ours: Message,
+    theirs: TMessage,
+    /// The raw TCP client's bytes for one iteration.
+    raw: Vec<u8>,
+}
+
+impl Workload {
+    fn text_16(count: usize) -> Self {
+        let frame = masked_frame(OpCode::Text, TEXT_16.as_bytes());
+        Workload {
+            count,
+            ours: Message::from(TEXT_16),
+            theirs: TMessage::text(TEXT_16),
+            raw: frame.repeat(count),
+        }
+    }
+
+    fn binary(len: usize) -> Self {
+        let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        Workload {
+            count: 1,
+            ours: Message::from(rfc6455::Bytes::from(payload.clone())),
+            theirs: TMessage::Binary(TBytes::from(payload.clone())),
+            raw: payload,
+        }
+    }
+
+    fn payload_len(&self) -> usize {
+        self.ours.len()
+    }
+}
+
+/// One client frame as it goes on the wire: header, mask key, masked
+/// payload.
+fn masked_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let mut header = [0u8; MAX_HEADER_LEN];
+    let n = FrameHeader::encode(&mut header, true, opcode, Some(key), payload.len() as u64);
+    let mut frame = header[..n].to_vec();
+    let start = frame.len();
+    frame.extend_from_slice(payload);
+    apply_mask(&mut frame[start..], key, 0);
+    frame
+}
+
+fn connect_ours(addr: SocketAddr) -> WebSocket<TcpStream> {
+    ClientBuilder::new(format!("ws://{addr}/"))
+        .config(our_config())
+        .connect()
+        .expect("our client: connect")
+}
+
+fn connect_tungstenite(addr: SocketAddr) -> TWebSocket<TcpStream> {
+    let stream = TcpStream::connect(addr).expect("tungstenite client: TCP connect");
+    stream.set_nodelay(true).expect("TCP_NODELAY");
+    let (ws, _response) = tungstenite::client::client_with_config(
+        format!("ws://{addr}/"),
+        stream,
+        Some(their_config()),
+    )
+    .expect("tungstenite client: handshake");
+    ws
+}
+
+fn round_ours(ws: &mut WebSocket<TcpStream>, work: &Workload) {
+    for _ in 0..work.count {
+        ws.queue(work.ours.clone()).expect("our client: queue");
+    }
+    ws.flush().expect("our client: flush");
+    for _ in 0..work.count {
+        let echo = ws.recv().expect("our client: recv").expect("open");
+        assert_eq!(echo.len(), work.payload_len());
+        black_box(echo);
+    }
+}
+
+fn round_tungstenite(ws: &mut TWebSocket<TcpStream>, work: &Workload) {
+    for _ in 0..work.count {
+        ws.write(work.theirs.clone())
+            .expect("tungstenite client: write");
+    }
+    ws.flush().expect("tungstenite client: flush");
+    for _ in 0..work.count {
+        let echo = ws.read().expect("tungstenite client: read");
+        assert_eq!(echo.len(), work.payload_len());
+        black_box(echo);
+    }
+}
+
+fn round_raw(stream: &mut TcpStream, work: &Workload, buf: &mut [u8]) {
+    stream.write_all(&work.raw).expect("raw client: write");
+    stream.read_exact(buf).expect("raw client: read");
+    black_box(&buf[..]);
+}
+
+fn close_ours(mut ws: WebSocket<TcpStream>) {
+    ws.close(1000, "done").expect("our client: close");
+    while ws.recv().expect("our client: recv after close").is_some() {}
+    let event = ws.close_event().expect("closed");
+    assert!(event.was_clean, "unclean close: {event:?}");
+}
+
+fn close_tungstenite(mut ws: TWebSocket<TcpStream>) {
+    ws.close(None).expect("tungstenite client: close");
+    loop {
+        match ws.read() {
+            Ok(_) => {}
+            Err(TError::ConnectionClosed) => return,
+            Err(e) => panic!("tungstenite client: read after close: {e}"),
+        }
+    }
+}
+
+fn close_raw(mut stream: TcpStream) {
+    stream
+        .shutdown(std::net::Shutdown::Write)
+        .expect("raw client: shutdown");
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).expect("raw client: drain");
+    assert!(rest.is_empty());
+}
+
+// ---------------------------------------------------------------- benches
+
+/// Benchmarks one client against one server: connects once, measures, then
+/// closes and joins the server.
+fn pair<M: Measurement>(
+    group: &mut BenchmarkGroup<'_, M>,
+    client: Client,
+    server: Server,
+    work: &Workload,
+) {
+    let running = spawn(server);
+    let id = BenchmarkId::new(client.name(), server.name());
+    match client {
+        Client::Ours => {
+            let mut ws = connect_ours(running.addr);
+            group.bench_function(id, |b| b.iter(|| round_ours(&mut ws, work)));
+            close_ours(ws);
+        }
+        Client::Tung => {
+            let mut ws = connect_tungstenite(running.addr);
+            group.bench_function(id, |b| b.iter(|| round_tungstenite(&mut ws, work)));
+            close_tungstenite(ws);
+        }
+    }
+    running.thread.join().expect("server thread");
+}
+
+fn raw<M: Measurement>(group: &mut BenchmarkGroup<'_, M>, unit: Option<usize>, work: &Workload) {
+    let running = spawn(Server::Raw { unit });
+    let mut stream = TcpStream::connect(running.addr).expect("raw client: connect");
+    stream.set_nodelay(true).expect("TCP_NODELAY");
+    let mut buf = vec![0u8; work.raw.len()];
+    group.bench_function(BenchmarkId::new("raw_tcp", "server_raw_tcp"), |b| {
+        b.iter(|| round_raw(&mut stream, work, &mut buf))
+    });
+    close_raw(stream);
+    running.thread.join().expect("server thread");
+}
+
+/// The WebSocket pairs of every group: each library against itself (the
+/// tungstenite client against both tungstenite servers), then across.
+fn pairs(batch: usize) -> [(Client, Server); 6] {
+    let coalesced = Server::TungCoalesced { batch };
+    [
+        (Client::Ours, Server::Ours),
+        (Client::Tung, Server::TungSend),
+        (Client::Tung, coalesced),
+        (Client::Ours, Server::TungSend),
+        (Client::Ours, coalesced),
+        (Client::Tung, Server::Ours),
+    ]
+}
+
+fn pipelined_16b<M: Measurement>(c: &mut Criterion<M>) {
+    let work = Workload::text_16(PIPELINE);
+    let mut group = c.benchmark_group("pipelined_16B");
+    group.throughput(Throughput::Elements(PIPELINE as u64));
+    for (client, server) in pairs(PIPELINE) {
+        pair(&mut group, client, server, &work);
+    }
+    raw(&mut group, None, &work);
+    group.finish();
+}
+
+fn ping_pong_16b<M: Measurement>(c: &mut Criterion<M>) {
+    let work = Workload::text_16(1);
+    let mut group = c.benchmark_group("ping_pong_16B");
+    group.throughput(Throughput::Elements(1));
+    for (client, server) in pairs(1) {
+        pair(&mut group, client, server, &work);
+    }
+    raw(&mut group, None, &work);
+    group.finish();
+}
+
+fn echo_1mib<M: Measurement>(c: &mut Criterion<M>) {
+    let work = Workload::binary(MIB);
+    let mut group = c.benchmark_group("echo_1MiB");
+    group.throughput(Throughput::Bytes(MIB as u64));
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    for (client, server) in pairs(1) {
+        pair(&mut group, client, server, &work);
+    }
+    raw(&mut group, Some(MIB), &work);
+    group.finish();
+}
+
+fn run<M: Measurement>(c: &mut Criterion<M>) {
+    pipelined_16b(c);
+    ping_pong_16b(c);
+    echo_1mib(c);
+}
+
+fn main() {
+    if std::env::var_os("BENCH_CLOCK").is_some_and(|v| v == "cpu") {
+        let mut c = config()
+            .with_measurement(ProcessCpuTime)
+            .configure_from_args();
+        run(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = config().configure_from_args();
+        run(&mut c);
+        c.final_summary();
+    }
+}
