@@ -27,6 +27,9 @@ pub(crate) struct ReadBuffer {
     buf: BytesMut,
     filled: usize,
     hint: usize,
+    /// The size of the allocation `buf` lives in: its `capacity()` only
+    /// counts what lies past the frames already split off.
+    allocated: usize,
 }
 
 impl ReadBuffer {
@@ -51,6 +54,7 @@ impl ReadBuffer {
             self.buf.reserve(want);
             let cap = self.buf.capacity();
             self.buf.resize(cap, 0);
+            self.allocated = self.allocated.max(cap);
         }
         &mut self.buf[self.filled..]
     }
@@ -82,6 +86,7 @@ impl ReadBuffer {
             // Appending writes straight into spare capacity: no zeroing.
             self.buf.truncate(self.filled);
             self.buf.extend_from_slice(data);
+            self.allocated = self.allocated.max(self.buf.capacity());
         }
         self.filled += data.len();
     }
@@ -96,6 +101,7 @@ impl ReadBuffer {
     /// Takes `buf` (all of it received data) as the buffer, without copying.
     pub(crate) fn replace(&mut self, buf: Vec<u8>) {
         self.filled = buf.len();
+        self.allocated = buf.capacity();
         // A `Vec` turns into a uniquely owned `Bytes`, hence into a
         // `BytesMut`, without copying.
         self.buf = Bytes::from(buf)
@@ -106,18 +112,21 @@ impl ReadBuffer {
     pub(crate) fn clear(&mut self) {
         self.filled = 0;
         self.buf = BytesMut::new();
+        self.allocated = 0;
     }
 
     /// Releases a large buffer once it is empty.
     pub(crate) fn shrink_if_idle(&mut self) {
-        if self.filled == 0 && self.buf.capacity() > IDLE_CAPACITY {
+        if self.filled == 0 && self.allocated > IDLE_CAPACITY {
             self.buf = BytesMut::new();
             self.hint = MIN_READ;
+            self.allocated = 0;
         }
     }
 
+    /// The bytes of allocation this buffer keeps alive.
     pub(crate) fn capacity(&self) -> usize {
-        self.buf.capacity()
+        self.allocated.max(self.buf.capacity())
     }
 }
 
@@ -128,6 +137,9 @@ pub(crate) struct WriteQueue {
     chunks: VecDeque<Bytes>,
     chunks_len: usize,
     tail: BytesMut,
+    /// Bytes consumed from the front of `tail` since it was allocated:
+    /// they still occupy its allocation.
+    tail_consumed: usize,
 }
 
 impl WriteQueue {
@@ -151,6 +163,7 @@ impl WriteQueue {
     /// Queues `data` by reference, after everything already queued.
     pub(crate) fn push_shared(&mut self, data: Bytes) {
         if !self.tail.is_empty() {
+            self.tail_consumed = 0;
             let head = self.tail.split().freeze();
             self.chunks_len += head.len();
             self.chunks.push_back(head);
@@ -201,17 +214,20 @@ impl WriteQueue {
                 }
                 None => {
                     self.tail.advance(n);
+                    self.tail_consumed += n;
                     n = 0;
                 }
             }
         }
-        if self.tail.is_empty() && self.tail.capacity() > IDLE_CAPACITY {
+        if self.tail.is_empty() && self.capacity() > IDLE_CAPACITY {
             self.tail = BytesMut::new();
+            self.tail_consumed = 0;
         }
     }
 
+    /// The bytes of allocation the tail keeps alive.
     pub(crate) fn capacity(&self) -> usize {
-        self.tail.capacity()
+        self.tail_consumed + self.tail.capacity()
     }
 }
 

@@ -250,3 +250,41 @@ fn heartbeat_drops_a_silent_peer_and_keeps_a_live_one() {
     assert_eq!(result.unwrap(), Some(10));
     assert_eq!(state, ReadyState::Open);
 }
+
+#[test]
+fn buffers_shrink_back_after_a_large_message() {
+    fn pump(from: &mut Connection, to: &mut Connection) {
+        while from.buffered_amount() > 0 {
+            let chunk = from.output().to_vec();
+            from.consume_output(chunk.len());
+            to.receive(&chunk);
+        }
+    }
+    let mut client = Connection::open(Role::Client, Config::default());
+    let mut server = Connection::open(Role::Server, Config::default());
+    client.send_binary(&vec![5u8; 1 << 20]).unwrap();
+    assert!(client.buffer_capacity() >= 1 << 20);
+    pump(&mut client, &mut server);
+    let message = match server.next_event().unwrap() {
+        Some(rfc6455::Event::Message(m)) => m,
+        other => panic!("{other:?}"),
+    };
+    server.send(message).unwrap();
+    pump(&mut server, &mut client);
+    assert!(
+        matches!(client.next_event().unwrap(), Some(rfc6455::Event::Message(m)) if m.len() == 1 << 20)
+    );
+    assert_eq!(server.next_event().unwrap(), None);
+    assert_eq!(client.next_event().unwrap(), None);
+    // Idle again: each side holds at most 8 KiB of buffers.
+    assert!(
+        client.buffer_capacity() <= 8 * 1024,
+        "client {}",
+        client.buffer_capacity()
+    );
+    assert!(
+        server.buffer_capacity() <= 8 * 1024,
+        "server {}",
+        server.buffer_capacity()
+    );
+}
