@@ -199,34 +199,8 @@ impl ClientBuilder {
         ws.set_url(self.url.clone());
         ws.set_timeouts(self.read_timeout, self.close_timeout);
         let deadline = Instant::now() + self.handshake_timeout;
-        loop {
-            match ws.connection_mut().next_event()? {
-                Some(Event::Open(_)) => break,
-                Some(_) => {}
-                None => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(Error::Timeout("opening handshake"));
-                    }
-                    // Unsupported on non-TCP streams: their own timeouts apply.
-                    let _ = ws.set_stream_read_timeout(Some(left));
-                    match ws.fill() {
-                        Ok(()) => {}
-                        Err(Error::Io(e))
-                            if matches!(
-                                e.kind(),
-                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                            ) && Instant::now() >= deadline =>
-                        {
-                            return Err(Error::Timeout("opening handshake"))
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-        }
-        let _ = ws.set_stream_read_timeout(self.read_timeout);
-        ws.set_heartbeat(self.heartbeat);
+        while !matches!(ws.handshake_event(deadline)?, Event::Open(_)) {}
+        ws.opened(self.heartbeat);
         Ok(ws)
     }
 }

@@ -159,31 +159,8 @@ impl ServerBuilder {
         ws.set_timeouts(self.read_timeout, self.close_timeout);
         let deadline = Instant::now() + self.handshake_timeout;
         let request = loop {
-            match ws.connection_mut().next_event() {
-                Ok(Some(Event::Request(request))) => break request,
-                Ok(_) => {}
-                Err(e) => {
-                    // The error status (400, 426, 431) is queued: send it.
-                    let _ = ws.flush();
-                    return Err(e);
-                }
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Error::Timeout("opening handshake"));
-            }
-            let _ = ws.set_stream_read_timeout(Some(left));
-            match ws.fill() {
-                Ok(()) => {}
-                Err(Error::Io(e))
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return Err(Error::Timeout("opening handshake"))
-                }
-                Err(e) => return Err(e),
+            if let Event::Request(request) = ws.handshake_event(deadline)? {
+                break request;
             }
         };
         let result = match decide(&request) {
@@ -201,8 +178,7 @@ impl ServerBuilder {
         let flushed = ws.flush();
         result?;
         flushed?;
-        let _ = ws.set_stream_read_timeout(self.read_timeout);
-        ws.set_heartbeat(self.heartbeat);
+        ws.opened(self.heartbeat);
         Ok(ws)
     }
 }

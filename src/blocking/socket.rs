@@ -129,10 +129,6 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    pub(crate) fn set_heartbeat(&mut self, heartbeat: Option<(Duration, Duration)>) {
-        self.heartbeat = heartbeat.map(|(interval, timeout)| Heartbeat::new(interval, timeout));
-    }
-
     pub(crate) fn set_url(&mut self, url: String) {
         self.url = Some(url);
     }
@@ -194,14 +190,6 @@ impl<S: Read + Write> WebSocket<S> {
     /// The sans-IO connection underneath.
     pub fn connection(&self) -> &Connection {
         &self.conn
-    }
-
-    pub(crate) fn connection_mut(&mut self) -> &mut Connection {
-        &mut self.conn
-    }
-
-    pub(crate) fn set_stream_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        (self.ops.set_read_timeout)(&mut self.stream, timeout)
     }
 
     /// Sends a text message and writes it out.
@@ -325,6 +313,51 @@ impl<S: Read + Write> WebSocket<S> {
                 }
             }
         }
+    }
+
+    /// Drives the opening handshake until the core reports its event
+    /// (`Open` for a client, `Request` for a server), bounded by `deadline`.
+    /// A failure's queued answer (a server's 400, 426 or 431) is written
+    /// before the error returns.
+    pub(crate) fn handshake_event(&mut self, deadline: Instant) -> Result<Event, Error> {
+        loop {
+            match self.conn.next_event() {
+                Ok(Some(event)) => return Ok(event),
+                Ok(None) => {}
+                Err(e) => {
+                    let _ = self.flush();
+                    return Err(e);
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout("opening handshake"));
+            }
+            // Unsupported on non-TCP streams: their own timeouts apply.
+            let _ = (self.ops.set_read_timeout)(&mut self.stream, Some(left));
+            match self.fill() {
+                Ok(()) => {}
+                Err(Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(Error::Timeout("opening handshake"))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub(crate) fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// After the handshake: the timeouts and heartbeat of the open connection.
+    pub(crate) fn opened(&mut self, heartbeat: Option<(Duration, Duration)>) {
+        let _ = (self.ops.set_read_timeout)(&mut self.stream, self.read_timeout);
+        self.heartbeat = heartbeat.map(|(interval, timeout)| Heartbeat::new(interval, timeout));
     }
 
     /// Writes what is queued, then blocks for more input (or until the
