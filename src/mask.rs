@@ -4,9 +4,10 @@
 //! This is the hot path of every client-to-server byte, so it works a machine
 //! word at a time (which the compiler turns into vector code) instead of a
 //! byte at a time, and on x86-64 CPUs with AVX2 (detected at run time) the
-//! same code runs compiled for 256-bit vectors. That one call is the only
-//! `unsafe` in the crate. `offset` lets a payload that arrives in pieces be
-//! unmasked piece by piece, in place.
+//! same code runs compiled for 256-bit vectors. Those two calls (in
+//! [`apply_mask`] and [`mask_copy`]) are the only `unsafe` in the crate.
+//! `offset` lets a payload that arrives in pieces be unmasked piece by
+//! piece, in place.
 
 /// XORs `data` with `key`, as if `data` started `offset` bytes into the payload.
 ///
