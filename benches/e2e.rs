@@ -225,7 +225,7 @@ fn serve_tungstenite(stream: TcpStream, batch: Option<usize>) {
             Some(batch) => {
                 ws.write(message).expect("tungstenite server: write");
                 received += 1;
-                if received % batch == 0 {
+                if received.is_multiple_of(batch) {
                     ws.flush().expect("tungstenite server: flush");
                 }
             }

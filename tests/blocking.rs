@@ -447,7 +447,7 @@ struct Flaky {
 impl Read for Flaky {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.tick += 1;
-        if self.tick % 2 == 0 {
+        if self.tick.is_multiple_of(2) {
             return Err(io::ErrorKind::WouldBlock.into());
         }
         let n = buf.len().min(self.input.len() - self.pos).min(5);
@@ -463,7 +463,7 @@ impl Read for Flaky {
 impl Write for Flaky {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.tick += 1;
-        if self.tick % 2 == 0 {
+        if self.tick.is_multiple_of(2) {
             return Err(io::ErrorKind::WouldBlock.into());
         }
         let n = buf.len().min(7);
