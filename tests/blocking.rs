@@ -1,6 +1,8 @@
 //! The blocking adapters over real loopback sockets (127.0.0.1 only, every
 //! wait bounded).
 
+mod common;
+
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
@@ -262,26 +264,6 @@ fn read_frame(stream: &mut TcpStream) -> (u8, Vec<u8>) {
     (head[0], payload)
 }
 
-/// Performs a client handshake over a raw TCP stream.
-fn raw_client(addr: std::net::SocketAddr) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(LIMIT)).unwrap();
-    stream
-        .write_all(
-            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8];
-    while !head.ends_with(b"\r\n\r\n") {
-        stream.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"));
-    stream
-}
-
 #[test]
 fn garbage_from_a_peer_fails_with_1002_and_the_server_survives() {
     let (listener, _url) = listen();
@@ -301,7 +283,7 @@ fn garbage_from_a_peer_fails_with_1002_and_the_server_survives() {
         results
     });
     // First peer: a valid masked "Hello", then a reserved opcode.
-    let mut stream = raw_client(addr);
+    let mut stream = common::raw::client(addr);
     stream
         .write_all(&[
             0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
@@ -316,7 +298,7 @@ fn garbage_from_a_peer_fails_with_1002_and_the_server_survives() {
     assert_eq!(stream.read(&mut [0u8; 16]).unwrap(), 0);
 
     // Second peer: invalid UTF-8 in a text frame.
-    let mut stream = raw_client(addr);
+    let mut stream = common::raw::client(addr);
     stream
         .write_all(&[0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28])
         .unwrap();
@@ -611,21 +593,7 @@ fn a_reset_connection_reads_as_closed() {
         let mut stream = accept_one(&listener);
         // Answer the handshake by hand, then vanish with unread data in the
         // receive buffer, which makes the kernel reset the connection.
-        let mut buf = [0u8; 1024];
-        let n = stream.read(&mut buf).unwrap();
-        let request = String::from_utf8_lossy(&buf[..n]).to_string();
-        let key = request
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap()
-            .trim()
-            .to_owned();
-        let accept = rfc6455::handshake::accept_key(key.as_bytes());
-        write!(
-            stream,
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-        )
-        .unwrap();
+        common::raw::server_handshake(&mut stream);
         sent_rx.recv().unwrap();
         thread::sleep(Duration::from_millis(50));
         drop(stream);
@@ -672,21 +640,7 @@ fn a_read_timeout_in_the_middle_of_a_large_frame_loses_nothing() {
     let expected = payload.clone();
     let server = thread::spawn(move || {
         let mut stream = accept_one(&listener);
-        let mut buf = [0u8; 1024];
-        let n = stream.read(&mut buf).unwrap();
-        let request = String::from_utf8_lossy(&buf[..n]).to_string();
-        let key = request
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap()
-            .trim()
-            .to_owned();
-        let accept = rfc6455::handshake::accept_key(key.as_bytes());
-        write!(
-            stream,
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-        )
-        .unwrap();
+        common::raw::server_handshake(&mut stream);
         let mut frame = vec![0x82, 0x7f];
         frame.extend_from_slice(&(payload.len() as u64).to_be_bytes());
         frame.extend_from_slice(&payload);

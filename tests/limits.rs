@@ -1,6 +1,8 @@
 //! Resource limits and timeouts: what a hostile or dead peer can make us
 //! hold is bounded (127.0.0.1 only, every wait bounded).
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
@@ -9,30 +11,10 @@ use std::time::{Duration, Instant};
 use rfc6455::blocking::{ClientBuilder, ServerBuilder};
 use rfc6455::{CloseCode, Config, Connection, Error, ProtocolError, ReadyState, Role};
 
-const LIMIT: Duration = Duration::from_secs(10);
-
 fn listen() -> (TcpListener, std::net::SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     (listener, addr)
-}
-
-fn raw_client(addr: std::net::SocketAddr) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(LIMIT)).unwrap();
-    stream
-        .write_all(
-            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8];
-    while !head.ends_with(b"\r\n\r\n") {
-        stream.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    stream
 }
 
 #[test]
@@ -89,7 +71,7 @@ fn huge_declared_frame_is_refused_at_the_header_with_1009() {
         let mut ws = ServerBuilder::new().accept(stream).unwrap();
         ws.recv().unwrap_err()
     });
-    let mut stream = raw_client(addr);
+    let mut stream = common::raw::client(addr);
     let mut header = vec![0x82, 0xff];
     header.extend_from_slice(&(1u64 << 30).to_be_bytes());
     header.extend_from_slice(&[0, 0, 0, 0]);
@@ -183,7 +165,7 @@ fn a_peer_that_never_reads_hits_the_buffered_amount_cap() {
         };
         (err, max_buffered, ws.connection().buffer_capacity())
     });
-    let stream = raw_client(addr); // never reads again
+    let stream = common::raw::client(addr); // never reads again
     let (err, max_buffered, capacity) = server.join().unwrap();
     assert!(matches!(err, Error::BufferFull { max: CAP, .. }), "{err:?}");
     assert!(max_buffered <= CAP + 256 * 1024 + 16, "{max_buffered}");
@@ -205,7 +187,7 @@ fn heartbeat_drops_a_silent_peer_and_keeps_a_live_one() {
         let err = ws.recv().unwrap_err();
         (err, started.elapsed(), ws.close_event().cloned())
     });
-    let mut silent = raw_client(addr);
+    let mut silent = common::raw::client(addr);
     let (err, elapsed, event) = server.join().unwrap();
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
     assert!(

@@ -4,6 +4,8 @@
 //!
 //! One test in its own binary, so no other test's threads skew the count.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -70,21 +72,6 @@ fn start_server(stats: Arc<Stats>) -> SocketAddr {
     addr
 }
 
-fn handshake(stream: &mut TcpStream) {
-    stream
-        .write_all(
-            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8];
-    while !head.ends_with(b"\r\n\r\n") {
-        stream.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-}
-
 /// Peers that misbehave; returns how many faults were tried.
 fn faults(addr: SocketAddr) -> usize {
     let connect = || {
@@ -100,24 +87,24 @@ fn faults(addr: SocketAddr) -> usize {
         drop(s);
         // Gone mid-frame: a header promising 100 bytes, then 3 of them.
         let mut s = connect();
-        handshake(&mut s);
+        common::raw::client_handshake(&mut s);
         s.write_all(&[0x82, 0xe4, 1, 2, 3, 4, 9, 9, 9]).unwrap();
         drop(s);
         // Gone mid-close: a close frame, then gone without reading the reply.
         let mut s = connect();
-        handshake(&mut s);
+        common::raw::client_handshake(&mut s);
         s.write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]).unwrap();
         drop(s);
         // A reset: unread data in our receive buffer when we close makes
         // the kernel send RST instead of FIN.
         let mut s = connect();
-        handshake(&mut s);
+        common::raw::client_handshake(&mut s);
         s.write_all(&[0x81, 0x82, 0, 0, 0, 0, b'h', b'i']).unwrap();
         thread::sleep(Duration::from_millis(5));
         drop(s);
         // Half-closed: we stop writing, but read what the server says.
         let mut s = connect();
-        handshake(&mut s);
+        common::raw::client_handshake(&mut s);
         s.shutdown(Shutdown::Write).unwrap();
         let mut rest = Vec::new();
         let _ = s.read_to_end(&mut rest);
