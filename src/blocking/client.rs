@@ -38,9 +38,8 @@ pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {
     url: String,
-    protocols: Vec<String>,
-    origin: Option<String>,
-    headers: Vec<(String, String)>,
+    /// The request, or why the URL cannot make one (reported on connect).
+    request: Result<ClientRequest, String>,
     config: Config,
     connect_timeout: Option<Duration>,
     handshake_timeout: Duration,
@@ -53,11 +52,14 @@ pub struct ClientBuilder {
 impl ClientBuilder {
     /// Settings for connecting to `url` (checked when connecting).
     pub fn new(url: impl Into<String>) -> Self {
+        let url = url.into();
+        let request = ClientRequest::new(&url).map_err(|e| match e {
+            Error::InvalidUrl(why) => why,
+            other => other.to_string(),
+        });
         ClientBuilder {
-            url: url.into(),
-            protocols: Vec::new(),
-            origin: None,
-            headers: Vec::new(),
+            url,
+            request,
             config: Config::default(),
             connect_timeout: None,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
@@ -70,19 +72,19 @@ impl ClientBuilder {
 
     /// Offers a subprotocol; call once per protocol, most preferred first.
     pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
-        self.protocols.push(protocol.into());
+        self.request = self.request.map(|r| r.protocol(protocol));
         self
     }
 
     /// Sends an `Origin` header.
     pub fn origin(mut self, origin: impl Into<String>) -> Self {
-        self.origin = Some(origin.into());
+        self.request = self.request.map(|r| r.origin(origin));
         self
     }
 
     /// Adds a header to the upgrade request.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.request = self.request.map(|r| r.header(name, value));
         self
     }
 
@@ -133,17 +135,7 @@ impl ClientBuilder {
     }
 
     fn request(&self) -> Result<ClientRequest, Error> {
-        let mut request = ClientRequest::new(&self.url)?;
-        for p in &self.protocols {
-            request = request.protocol(p.clone());
-        }
-        if let Some(origin) = &self.origin {
-            request = request.origin(origin.clone());
-        }
-        for (name, value) in &self.headers {
-            request = request.header(name.clone(), value.clone());
-        }
-        Ok(request)
+        self.request.clone().map_err(Error::InvalidUrl)
     }
 
     /// Opens the TCP connection and performs the handshake. A `wss://` URL
