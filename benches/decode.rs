@@ -28,8 +28,8 @@
 //!   fastest unmask kernel, no copy) and `apply_mask_in_place` (our kernel,
 //!   `rfc6455::mask::apply_mask`, same work).
 //! - text groups only: `utf8_std` and `utf8_simdutf8`, validating each
-//!   payload once with `std::str::from_utf8` (what tungstenite, and our
-//!   whole-frame text path, use) and with `simdutf8` (the SIMD floor).
+//!   payload once with `std::str::from_utf8` (what tungstenite uses) and
+//!   with `simdutf8` (what we use; the SIMD floor).
 //!
 //! Throughput is wire bytes (headers included) per second; the parameter
 //! names the payload size and the frames per iteration (`1024B_x4041`), so
@@ -240,7 +240,7 @@ fn bench_group<M: Measurement>(c: &mut Criterion<M>, masked: bool, text: bool) {
 
         if text {
             // The UTF-8 validation floor: checking each payload once, with
-            // std (what both libraries use today) and with simdutf8.
+            // std (what tungstenite uses) and with simdutf8 (what we use).
             group.bench_function(BenchmarkId::new("utf8_std", &id), |b| {
                 b.iter(|| {
                     for _ in 0..frames {

@@ -20,6 +20,7 @@
 //! | [`frame`] | frame header decode/encode, opcodes, length forms |
 //! | [`mask`] | the masking kernel |
 //! | [`utf8`] | incremental, fail-fast UTF-8 validation; [`Utf8Bytes`] |
+//! | `kernels` (private) | the one module allowed `unsafe`: the masking loops built for AVX2, and SIMD-validated text wrapped as a `str` |
 //! | [`close`] | [`CloseCode`], what may be sent and received |
 //! | [`connection`] | the state machine: [`ReadyState`], [`Config`] limits, reassembly, auto-pong, close handshake, output queue |
 //! | [`blocking`] | `WebSocket<S: Read + Write>` over any stream, client `connect`, server `accept`; imports the core, never the reverse |
@@ -73,6 +74,7 @@ pub mod connection;
 mod error;
 pub mod frame;
 pub mod handshake;
+mod kernels;
 pub mod mask;
 pub mod utf8;
 

@@ -151,9 +151,15 @@ impl AsRef<[u8]> for Utf8Bytes {
 
 impl TryFrom<Bytes> for Utf8Bytes {
     type Error = InvalidUtf8;
-    /// Validates `bytes` and wraps them without copying.
+    /// Validates `bytes` (one SIMD pass) and wraps them without copying.
+    ///
+    /// ```
+    /// use rfc6455::{Bytes, Utf8Bytes};
+    /// assert_eq!(Utf8Bytes::try_from(Bytes::from("hé")).unwrap(), "hé");
+    /// assert!(Utf8Bytes::try_from(Bytes::from_static(b"\xc3\x28")).is_err());
+    /// ```
     fn try_from(bytes: Bytes) -> Result<Self, InvalidUtf8> {
-        ByteString::try_from(bytes)
+        crate::kernels::utf8_string(bytes)
             .map(Utf8Bytes)
             .map_err(|_| InvalidUtf8)
     }
