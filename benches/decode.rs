@@ -7,6 +7,9 @@
 //! to server (decoded by a server), unmasked ones server to client. In each:
 //!
 //! - `rfc6455`: `receive(&whole_buffer)`, then `next_event()` until `None`.
+//! - `rfc6455_borrowed`: the same with `next_event_ref()`, which lends each
+//!   payload (`&[u8]`/`&str`) from the read buffer instead of handing over a
+//!   `Bytes`: no reference count per message.
 //! - `rfc6455_read_buf`: like a socket read loop: `read_buf()`, copy as much
 //!   as it offers, `commit()`, drain events, repeat.
 //! - `rfc6455_adapter_reads`: the read loop of `rfc6455::blocking`: reads of
@@ -45,7 +48,7 @@ use std::io::Read;
 use common::{frame_count, mask_key, param, payload, wire, MemStream, SIZES};
 use criterion::measurement::Measurement;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
-use rfc6455::{Config, Connection, Event, Role};
+use rfc6455::{Config, Connection, Event, EventRef, Role};
 use tungstenite::protocol::{Role as TRole, WebSocket, WebSocketConfig};
 use tungstenite::Message as TMessage;
 
@@ -81,6 +84,21 @@ fn drain(conn: &mut Connection) -> usize {
 fn decode_whole(conn: &mut Connection, wire: &[u8]) -> usize {
     conn.receive(wire);
     drain(conn)
+}
+
+fn decode_borrowed(conn: &mut Connection, wire: &[u8]) -> usize {
+    conn.receive(wire);
+    let mut n = 0;
+    while let Some(event) = conn.next_event_ref().expect("decode") {
+        match event {
+            EventRef::Message(m) => {
+                black_box(m);
+                n += 1;
+            }
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+    n
 }
 
 fn decode_read_buf(conn: &mut Connection, wire: &[u8]) -> usize {
@@ -133,6 +151,18 @@ fn decode_tungstenite(ws: &mut WebSocket<MemStream>, frames: usize) {
 fn verify(role: Role, wire: &[u8], frames: usize, expect: &[u8], text: bool) {
     let mut conn = Connection::open(role, our_config());
     assert_eq!(decode_adapter_reads(&mut conn, wire), frames);
+    let mut conn = Connection::open(role, our_config());
+    conn.receive(wire);
+    let mut n = 0;
+    while let Some(event) = conn.next_event_ref().expect("decode") {
+        let EventRef::Message(m) = event else {
+            panic!("unexpected event")
+        };
+        assert_eq!(matches!(m, rfc6455::MessageRef::Text(_)), text);
+        assert_eq!(m.as_bytes(), expect);
+        n += 1;
+    }
+    assert_eq!(n, frames);
     for read_buf in [false, true] {
         let mut conn = Connection::open(role, our_config());
         if read_buf {
@@ -197,6 +227,11 @@ fn bench_group<M: Measurement>(c: &mut Criterion<M>, masked: bool, text: bool) {
         let mut conn = Connection::open(role, our_config());
         group.bench_function(BenchmarkId::new("rfc6455", &id), |b| {
             b.iter(|| assert_eq!(decode_whole(&mut conn, black_box(&wire)), frames))
+        });
+
+        let mut conn = Connection::open(role, our_config());
+        group.bench_function(BenchmarkId::new("rfc6455_borrowed", &id), |b| {
+            b.iter(|| assert_eq!(decode_borrowed(&mut conn, black_box(&wire)), frames))
         });
 
         let mut conn = Connection::open(role, our_config());

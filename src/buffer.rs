@@ -19,12 +19,14 @@ const MAX_READ: usize = 256 * 1024;
 /// does not keep the memory a large message needed.
 const IDLE_CAPACITY: usize = 64 * 1024;
 
-/// Received bytes. `buf[..filled]` holds data; `buf[filled..]` is scratch
-/// space that was zeroed once and is reused for later reads, so reading into
-/// it does not pay for zeroing every time.
+/// Received bytes. `buf[start..filled]` holds data; `buf[..start]` was
+/// consumed but is still lent out (see [`ReadBuffer::lend`]); `buf[filled..]`
+/// is scratch space that was zeroed once and is reused for later reads, so
+/// reading into it does not pay for zeroing every time.
 #[derive(Debug, Default)]
 pub(crate) struct ReadBuffer {
     buf: BytesMut,
+    start: usize,
     filled: usize,
     hint: usize,
     /// The size of the allocation `buf` lives in: its `capacity()` only
@@ -33,21 +35,44 @@ pub(crate) struct ReadBuffer {
 }
 
 impl ReadBuffer {
+    #[inline]
     pub(crate) fn data(&self) -> &[u8] {
-        &self.buf[..self.filled]
+        &self.buf[self.start..self.filled]
     }
 
+    #[inline]
     pub(crate) fn data_mut(&mut self) -> &mut [u8] {
-        &mut self.buf[..self.filled]
+        &mut self.buf[self.start..self.filled]
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.filled
+        self.filled - self.start
+    }
+
+    /// Consumes the first `n` bytes and lends them out: they stay where
+    /// they are until the buffer is next changed, so handing them to the
+    /// caller costs neither a copy nor a reference count.
+    #[inline]
+    pub(crate) fn lend(&mut self, n: usize) -> &[u8] {
+        assert!(n <= self.len());
+        self.start += n;
+        &self.buf[self.start - n..self.start]
+    }
+
+    /// Drops the lent bytes for good, before the buffer changes.
+    fn release(&mut self) {
+        if self.start > 0 {
+            self.buf.advance(self.start);
+            self.filled -= self.start;
+            self.start = 0;
+        }
     }
 
     /// Space to read into, at least `min` bytes (and at least what recent
     /// reads have been filling).
     pub(crate) fn spare(&mut self, min: usize) -> &mut [u8] {
+        self.release();
         let want = min.max(self.hint).max(MIN_READ);
         if self.buf.len() - self.filled < want {
             self.buf.truncate(self.filled);
@@ -61,6 +86,7 @@ impl ReadBuffer {
 
     /// Marks `n` bytes of the spare space as received.
     pub(crate) fn commit(&mut self, n: usize) {
+        self.release();
         let spare = self.buf.len() - self.filled;
         assert!(
             n <= spare,
@@ -80,6 +106,7 @@ impl ReadBuffer {
     }
 
     pub(crate) fn extend(&mut self, data: &[u8]) {
+        self.release();
         if self.buf.len() - self.filled >= data.len() {
             self.buf[self.filled..self.filled + data.len()].copy_from_slice(data);
         } else {
@@ -93,6 +120,7 @@ impl ReadBuffer {
 
     /// Takes the first `n` bytes out, sharing the allocation.
     pub(crate) fn split_to(&mut self, n: usize) -> BytesMut {
+        self.release();
         assert!(n <= self.filled);
         self.filled -= n;
         self.buf.split_to(n)
@@ -100,6 +128,7 @@ impl ReadBuffer {
 
     /// Takes `buf` (all of it received data) as the buffer, without copying.
     pub(crate) fn replace(&mut self, buf: Vec<u8>) {
+        self.start = 0;
         self.filled = buf.len();
         self.allocated = buf.capacity();
         // A `Vec` turns into a uniquely owned `Bytes`, hence into a
@@ -110,6 +139,7 @@ impl ReadBuffer {
     }
 
     pub(crate) fn clear(&mut self) {
+        self.start = 0;
         self.filled = 0;
         self.buf = BytesMut::new();
         self.allocated = 0;
@@ -117,7 +147,9 @@ impl ReadBuffer {
 
     /// Releases a large buffer once it is empty.
     pub(crate) fn shrink_if_idle(&mut self) {
-        if self.filled == 0 && self.allocated > IDLE_CAPACITY {
+        if self.filled == self.start && self.allocated > IDLE_CAPACITY {
+            self.start = 0;
+            self.filled = 0;
             self.buf = BytesMut::new();
             self.hint = MIN_READ;
             self.allocated = 0;

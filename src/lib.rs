@@ -80,7 +80,9 @@ pub mod utf8;
 
 pub use bytes::Bytes;
 pub use close::{CloseCode, CloseFrame};
-pub use connection::{Config, Connection, Event, Message, MessageKind, ReadyState, Role};
+pub use connection::{
+    Config, Connection, Event, EventRef, Message, MessageKind, MessageRef, ReadyState, Role,
+};
 pub use error::{Error, ProtocolError};
 pub use handshake::{Accept, ClientRequest, Reject, Request, Response};
 pub use utf8::Utf8Bytes;

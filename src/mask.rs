@@ -26,10 +26,6 @@
 #[inline]
 pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate_key(key, offset);
-    if data.len() < 16 {
-        apply_mask_bytewise(data, key, 0);
-        return;
-    }
     #[cfg(target_arch = "x86_64")]
     if data.len() >= AVX2_MIN_LEN && crate::kernels::apply_mask_avx2(data, key) {
         return;

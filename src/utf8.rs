@@ -98,6 +98,19 @@ impl Utf8Validator {
     }
 }
 
+/// `bytes` as a `str`, if they are UTF-8: checked with SIMD, except short
+/// inputs, where std's check is faster (`simdutf8` pays for a partial last
+/// 64-byte block: 11 ns against std's 9 ns at 125 bytes here, 6 ns against
+/// 12 ns at 512).
+#[inline]
+pub(crate) fn as_str(bytes: &[u8]) -> Result<&str, InvalidUtf8> {
+    if bytes.len() < 128 {
+        std::str::from_utf8(bytes).map_err(|_| InvalidUtf8)
+    } else {
+        simdutf8::basic::from_utf8(bytes).map_err(|_| InvalidUtf8)
+    }
+}
+
 /// An immutable UTF-8 string that shares its storage with the buffer it was
 /// received in, so handing a text message to the caller copies nothing.
 ///

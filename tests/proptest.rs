@@ -171,6 +171,40 @@ fn run(ops: &[Op], splits: &[usize], client_sends: bool) -> Result<(), TestCaseE
     Ok(())
 }
 
+/// Feeds `wire` in the same pieces to two connections, one read with
+/// `next_event`, the other with `next_event_ref`: same events, same error,
+/// same bytes to send, same state.
+fn compare_apis(
+    role: rfc6455::Role,
+    config: rfc6455::Config,
+    wire: &[u8],
+    splits: &[usize],
+) -> Result<(), TestCaseError> {
+    let mut owned = Connection::open(role, config.clone());
+    let mut borrowed = Connection::open(role, config);
+    let mut feeder = split_feeder(splits);
+    let mut rest = wire;
+    while !rest.is_empty() {
+        let n = feeder().clamp(1, rest.len());
+        owned.receive(&rest[..n]);
+        borrowed.receive(&rest[..n]);
+        rest = &rest[n..];
+        let (a, a_err) = events_until_error(&mut owned);
+        let (b, b_err) = events_until_error_ref(&mut borrowed);
+        prop_assert_eq!(a, b);
+        prop_assert_eq!(a_err.map(|e| e.to_string()), b_err.map(|e| e.to_string()));
+        // Frames, not bytes: a client masks each with a fresh random key.
+        let unmasked = |conn: &mut Connection| {
+            let mut frames = parse_frames(&drain(conn));
+            frames.iter_mut().for_each(|f| f.mask = None);
+            frames
+        };
+        prop_assert_eq!(unmasked(&mut owned), unmasked(&mut borrowed));
+        prop_assert_eq!(owned.ready_state(), borrowed.ready_state());
+    }
+    Ok(())
+}
+
 fn splits() -> impl Strategy<Value = Vec<usize>> {
     prop_oneof![
         Just(vec![usize::MAX]),
@@ -193,6 +227,26 @@ proptest! {
         run(&ops, &splits, false)?;
     }
 
+    /// `next_event_ref` reports exactly what `next_event` does (and the two
+    /// connections answer the same), for valid traffic in any pieces.
+    #[test]
+    fn borrowed_events_match_owned(
+        ops in prop::collection::vec(op(), 0..12),
+        splits in splits(),
+        client_sends in any::<bool>(),
+    ) {
+        let (tx_role, rx_role) = if client_sends {
+            (rfc6455::Role::Client, rfc6455::Role::Server)
+        } else {
+            (rfc6455::Role::Server, rfc6455::Role::Client)
+        };
+        let mut tx = Connection::open(tx_role, rfc6455::Config::default());
+        send_all(&mut tx, &ops);
+        tx.close(CloseCode::NORMAL, "done").unwrap();
+        let wire = drain(&mut tx);
+        compare_apis(rx_role, rfc6455::Config::default(), &wire, &splits)?;
+    }
+
     /// Any bytes at all, fed to either end in any pieces, never panic and
     /// either produce events or one protocol error with a close frame queued.
     #[test]
@@ -203,6 +257,7 @@ proptest! {
     ) {
         let role = if server { rfc6455::Role::Server } else { rfc6455::Role::Client };
         let config = rfc6455::Config { max_frame_size: 256, max_message_size: 512, ..Default::default() };
+        compare_apis(role, config.clone(), &bytes, &splits)?;
         let mut conn = Connection::open(role, config);
         let mut rest = &bytes[..];
         let mut feeder = split_feeder(&splits);

@@ -49,6 +49,19 @@ pub fn events_until_error(conn: &mut Connection) -> (Vec<Event>, Option<Error>) 
     }
 }
 
+/// Like [`events_until_error`], through `next_event_ref` (copying each
+/// lent event out).
+pub fn events_until_error_ref(conn: &mut Connection) -> (Vec<Event>, Option<Error>) {
+    let mut out = Vec::new();
+    loop {
+        match conn.next_event_ref() {
+            Ok(Some(event)) => out.push(event.into_owned()),
+            Ok(None) => return (out, None),
+            Err(e) => return (out, Some(e)),
+        }
+    }
+}
+
 /// A client and a server core, both open after an in-memory handshake.
 pub fn open_pair(client_config: Config, server_config: Config) -> (Connection, Connection) {
     let mut client = Connection::client(
