@@ -17,11 +17,12 @@
 #   RUSTC_BOOTSTRAP=1 cargo fuzz tmin <target> fuzz/artifacts/<target>/<file>
 #
 # Environment:
-#   FUZZ_SANITIZER  none (default) or address. The library denies unsafe
-#                   code and the targets assert logic invariants, so the
-#                   default favours speed: here about 6x the executions of
-#                   an AddressSanitizer build, which only adds memory checks
-#                   of the dependencies' unsafe code. (Switching rebuilds.)
+#   FUZZ_SANITIZER  none (default) or address. The library's only unsafe
+#                   (src/kernels.rs) wraps safe code compiled for AVX2 and
+#                   a str over validated bytes, and the targets assert logic
+#                   invariants, so the default favours speed: here about 6x
+#                   the executions of an AddressSanitizer build, which adds
+#                   memory checks of unsafe code. (Switching rebuilds.)
 #   FUZZ_JOBS       libFuzzer processes per target (default 1).
 #
 # Exit status: 0 when no target found anything, 1 otherwise.

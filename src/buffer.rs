@@ -11,6 +11,8 @@ use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::mask::{self, mask_copy, rotate_key};
+
 /// The smallest read the buffer offers, and the size an idle buffer keeps.
 pub(crate) const MIN_READ: usize = 4 * 1024;
 /// Reads grow up to this size while the peer keeps filling them.
@@ -32,6 +34,8 @@ pub(crate) struct ReadBuffer {
     /// The size of the allocation `buf` lives in: its `capacity()` only
     /// counts what lies past the frames already split off.
     allocated: usize,
+    /// Bytes taken from the front since the start of the stream.
+    consumed: u64,
 }
 
 impl ReadBuffer {
@@ -57,7 +61,13 @@ impl ReadBuffer {
     pub(crate) fn lend(&mut self, n: usize) -> &[u8] {
         assert!(n <= self.len());
         self.start += n;
+        self.consumed += n as u64;
         &self.buf[self.start - n..self.start]
+    }
+
+    /// How far into the stream the data starts: the bytes consumed so far.
+    pub(crate) fn stream_offset(&self) -> u64 {
+        self.consumed
     }
 
     /// Drops the lent bytes for good, before the buffer changes.
@@ -118,11 +128,39 @@ impl ReadBuffer {
         self.filled += data.len();
     }
 
+    /// Makes room for `n` more bytes, so that appending them piece by piece
+    /// does not grow the buffer (and copy what it holds) several times.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.release();
+        if self.buf.len() - self.filled < n {
+            self.buf.truncate(self.filled);
+            self.buf.reserve(n);
+            self.allocated = self.allocated.max(self.buf.capacity());
+        }
+    }
+
+    /// Appends `src` masked with `key` as seen `offset` bytes into a payload,
+    /// copying and unmasking in one pass.
+    pub(crate) fn extend_masked(&mut self, src: &[u8], key: [u8; 4], offset: usize) {
+        self.release();
+        let key = rotate_key(key, offset);
+        let end = self.filled + src.len();
+        if self.buf.len() >= end {
+            mask_copy(&mut self.buf[self.filled..end], src, key);
+        } else {
+            self.buf.truncate(self.filled);
+            mask::extend_masked(&mut self.buf, src, key);
+            self.allocated = self.allocated.max(self.buf.capacity());
+        }
+        self.filled = end;
+    }
+
     /// Takes the first `n` bytes out, sharing the allocation.
     pub(crate) fn split_to(&mut self, n: usize) -> BytesMut {
         self.release();
         assert!(n <= self.filled);
         self.filled -= n;
+        self.consumed += n as u64;
         self.buf.split_to(n)
     }
 
@@ -139,6 +177,7 @@ impl ReadBuffer {
     }
 
     pub(crate) fn clear(&mut self) {
+        self.consumed += self.len() as u64;
         self.start = 0;
         self.filled = 0;
         self.buf = BytesMut::new();

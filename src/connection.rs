@@ -18,7 +18,8 @@ use crate::handshake::{
     self, parse_request, parse_response, validate_request, Accept, ClientRequest, HandshakeError,
     Reject, Request, Response,
 };
-use crate::mask::{apply_mask, mask_copy};
+use crate::mask::mask_copy;
+use crate::unmask::Unmasker;
 use crate::utf8::{self, Utf8Bytes, Utf8Validator};
 
 /// Which end of the connection this is. Clients mask what they send and
@@ -283,8 +284,6 @@ enum Handshake {
 #[derive(Clone, Copy)]
 struct PartialFrame {
     header: FrameHeader,
-    /// Payload bytes unmasked so far (in place, in the read buffer).
-    unmasked: usize,
     /// Payload bytes checked for UTF-8 so far (text only).
     validated: usize,
 }
@@ -337,6 +336,7 @@ pub struct Connection {
     head_scanned: usize,
     protocol: Option<String>,
     input: ReadBuffer,
+    unmasker: Unmasker,
     eof: bool,
     output: WriteQueue,
     frame: Option<PartialFrame>,
@@ -371,6 +371,7 @@ impl Connection {
             head_scanned: 0,
             protocol: None,
             input: ReadBuffer::default(),
+            unmasker: Unmasker::default(),
             eof: false,
             output: WriteQueue::default(),
             frame: None,
@@ -446,9 +447,17 @@ impl Connection {
     /// Appends received bytes. Bytes received after the connection closed
     /// are dropped.
     pub fn receive(&mut self, data: &[u8]) {
-        if self.state != ReadyState::Closed {
-            self.input.extend(data);
+        match self.state {
+            ReadyState::Closed => {}
+            _ if self.unmasks() => self.unmasker.receive(&mut self.input, data),
+            _ => self.input.extend(data),
         }
+    }
+
+    /// Whether received bytes are unmasked on arrival: by a server, once
+    /// the handshake is over (before that they are HTTP).
+    fn unmasks(&self) -> bool {
+        self.role == Role::Server && matches!(self.state, ReadyState::Open | ReadyState::Closing)
     }
 
     /// Space to read received bytes into, to skip the copy of
@@ -469,6 +478,8 @@ impl Connection {
         self.input.commit(n);
         if self.state == ReadyState::Closed {
             self.input.clear();
+        } else if self.unmasks() {
+            self.unmasker.scan(&mut self.input);
         }
     }
 
@@ -514,6 +525,8 @@ impl Connection {
         self.input.replace(buf);
         if self.state == ReadyState::Closed {
             self.input.clear();
+        } else if self.unmasks() {
+            self.unmasker.scan(&mut self.input);
         }
         result
     }
@@ -715,6 +728,9 @@ impl Connection {
         self.protocol = accept.chosen_protocol().map(str::to_owned);
         self.handshake = Handshake::Done;
         self.state = ReadyState::Open;
+        // Frames may have come in behind the request.
+        self.unmasker = Unmasker::starting_at(self.input.stream_offset());
+        self.unmasker.scan(&mut self.input);
         Ok(())
     }
 
@@ -732,7 +748,7 @@ impl Connection {
         Ok(())
     }
 
-    /// The next frame once all of it has arrived (unmasked, its text so far
+    /// The next frame once all of it has arrived (its text so far
     /// checked), still at the front of the input; `None` until then.
     // Inlined: returning frames and events through memory from a call
     // costs store-forwarding stalls worth half of a small frame's time.
@@ -741,6 +757,8 @@ impl Connection {
         if self.close_received {
             return Ok(None);
         }
+        // Payloads arrive unmasked (see `unmask`): a server unmasks them as
+        // they are received, and a client refuses masked frames.
         let mut frame = match self.frame {
             Some(frame) => frame,
             None => match FrameHeader::decode(self.input.data())? {
@@ -753,13 +771,6 @@ impl Connection {
         let len = header.payload_len as usize; // bounded by max_frame_size
         let available = (self.input.len() - start).min(len);
         let is_text = self.is_text_frame(header.opcode);
-        if available > frame.unmasked {
-            if let Some(key) = header.mask {
-                let data = &mut self.input.data_mut()[start + frame.unmasked..start + available];
-                apply_mask(data, key, frame.unmasked);
-            }
-            frame.unmasked = available;
-        }
         if available < len {
             // Check the text that has arrived so a bad byte fails now,
             // not when the frame completes.
@@ -837,7 +848,6 @@ impl Connection {
         }
         Ok(PartialFrame {
             header,
-            unmasked: 0,
             validated: 0,
         })
     }

@@ -10,7 +10,7 @@
 //!
 //! ```text
 //!  socket bytes ─> read buffer ─> frame decoder ─> message assembler ─> Event
-//!                                  (frame, mask)    (utf8, close, limits)
+//!                  (unmask)        (frame)          (utf8, close, limits)
 //!  app calls ─> Connection::send_* ─> frame encoder ─> output queue ─> socket bytes
 //! ```
 //!
@@ -19,6 +19,7 @@
 //! | [`handshake`] | key and accept computation, client request and response check, server request parsing, accept/reject |
 //! | [`frame`] | frame header decode/encode, opcodes, length forms |
 //! | [`mask`] | the masking kernel |
+//! | `unmask` (private) | a server's unmasking of payloads as they arrive, fused with the copy into the read buffer |
 //! | [`utf8`] | incremental, fail-fast UTF-8 validation; [`Utf8Bytes`] |
 //! | `kernels` (private) | the one module allowed `unsafe`: the masking loops built for AVX2, and SIMD-validated text wrapped as a `str` |
 //! | [`close`] | [`CloseCode`], what may be sent and received |
@@ -76,6 +77,7 @@ pub mod frame;
 pub mod handshake;
 mod kernels;
 pub mod mask;
+mod unmask;
 pub mod utf8;
 
 pub use bytes::Bytes;

@@ -1018,3 +1018,27 @@ fn full_handshake_negotiates_the_same_protocol_on_both_ends() {
     assert_eq!(client.role(), Role::Client);
     assert_eq!(server.role(), Role::Server);
 }
+
+#[test]
+fn frames_behind_the_request_are_unmasked_once_accepted() {
+    // RFC 6455 section 5.7: a masked "Hello".
+    let hello = [
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ];
+    // Two of them in the same read as the request, then (or not) the rest
+    // of a third after the accept.
+    for cut in [hello.len(), 7, 1] {
+        let mut server = Connection::server(Config::default());
+        let mut wire = rfc_request("").into_bytes();
+        wire.extend_from_slice(&hello);
+        wire.extend_from_slice(&hello);
+        wire.extend_from_slice(&hello[..cut]);
+        server.receive(&wire);
+        assert!(matches!(server.next_event(), Ok(Some(Event::Request(_)))));
+        server.accept(rfc6455::Accept::new()).unwrap();
+        let mut got = events(&mut server);
+        server.receive(&hello[cut..]);
+        got.extend(events(&mut server));
+        assert_eq!(got, vec![Event::Message("Hello".into()); 3], "cut {cut}");
+    }
+}

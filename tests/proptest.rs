@@ -171,6 +171,37 @@ fn run(ops: &[Op], splits: &[usize], client_sends: bool) -> Result<(), TestCaseE
     Ok(())
 }
 
+/// Feeds `wire` to `conn` in pieces, each through one of the three ways in
+/// (`receive`, `read_buf` + `commit`, `receive_with`), in turn.
+fn feed_every_way(conn: &mut Connection, wire: &[u8], splits: &[usize]) -> Vec<Event> {
+    let mut feeder = split_feeder(splits);
+    let mut rest = wire;
+    let mut events = Vec::new();
+    let mut way = 0;
+    while !rest.is_empty() {
+        let n = feeder().clamp(1, rest.len());
+        let piece = &rest[..n];
+        match way % 3 {
+            0 => conn.receive(piece),
+            1 => {
+                let mut piece = piece;
+                while !piece.is_empty() {
+                    let buf = conn.read_buf();
+                    let k = buf.len().min(piece.len());
+                    buf[..k].copy_from_slice(&piece[..k]);
+                    conn.commit(k);
+                    piece = &piece[k..];
+                }
+            }
+            _ => conn.receive_with(|buf| buf.extend_from_slice(piece)),
+        }
+        way += 1;
+        rest = &rest[n..];
+        events.extend(events_until_error(conn).0);
+    }
+    events
+}
+
 /// Feeds `wire` in the same pieces to two connections, one read with
 /// `next_event`, the other with `next_event_ref`: same events, same error,
 /// same bytes to send, same state.
@@ -245,6 +276,18 @@ proptest! {
         tx.close(CloseCode::NORMAL, "done").unwrap();
         let wire = drain(&mut tx);
         compare_apis(rx_role, rfc6455::Config::default(), &wire, &splits)?;
+    }
+
+    /// A server unmasks what it receives whichever way the bytes come in,
+    /// and whether a frame arrives behind the request or later.
+    #[test]
+    fn server_receives_every_way(ops in prop::collection::vec(op(), 0..12), splits in splits()) {
+        let mut tx = Connection::open(rfc6455::Role::Client, rfc6455::Config::default());
+        let expected = send_all(&mut tx, &ops);
+        let wire = drain(&mut tx);
+        let mut rx = Connection::open(rfc6455::Role::Server, rfc6455::Config::default());
+        let got = feed_every_way(&mut rx, &wire, &splits);
+        prop_assert_eq!(got, expected);
     }
 
     /// Any bytes at all, fed to either end in any pieces, never panic and

@@ -7,7 +7,8 @@
 //! - flags bit 0: client role (else server); bit 1: the 64 KiB / 128 KiB
 //!   config (else a tiny one: 100 B frames, 250 B messages); bit 2:
 //!   auto-pong off; bit 3: feed through `read_buf`/`commit` instead of
-//!   `receive`.
+//!   `receive`; bit 4: read the pieces' events with `next_event_ref`
+//!   instead of `next_event`.
 //! - `n % 8 + 1` piece sizes, used in turn: a byte below 0xf0 is 1 to 48
 //!   bytes, 0xf0..=0xff is 1 to 16 KiB.
 #![no_main]
@@ -15,7 +16,8 @@
 use libfuzzer_sys::fuzz_target;
 use rfc6455::{Connection, ReadyState, Role};
 use rfc6455_fuzz::{
-    check_output, drain_frames, model, parse_output, small_config, take_output, tiny_config, Ev,
+    check_output, drain_frames, drain_frames_with, model, parse_output, small_config, take_output,
+    tiny_config, Ev,
 };
 
 fn piece_size(b: u8) -> usize {
@@ -45,6 +47,7 @@ fuzz_target!(|input: &[u8]| {
         tiny_config(auto_pong)
     };
     let zero_copy = flags & 8 != 0;
+    let borrowed = flags & 16 != 0;
     let max_piece = sizes.iter().map(|&b| piece_size(b)).max().unwrap();
     // What the connection may hold: a partial frame and the piece after
     // it, twice over for the buffer's growth, the largest message, and
@@ -92,7 +95,7 @@ fuzz_target!(|input: &[u8]| {
             split.receive(piece);
         }
         if error_split.is_none() {
-            error_split = drain_frames(&mut split, &mut events_split);
+            error_split = drain_frames_with(&mut split, &mut events_split, borrowed);
         } else {
             assert!(matches!(split.next_event(), Ok(None)));
         }

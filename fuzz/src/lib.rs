@@ -44,8 +44,23 @@ pub const VIOLATION_CODES: [u16; 3] = [1002, 1007, 1009];
 /// error has a violation code and leaves the connection closed and silent,
 /// and that no handshake event appears on an open connection.
 pub fn drain_frames(conn: &mut Connection, events: &mut Vec<Ev>) -> Option<u16> {
+    drain_frames_with(conn, events, false)
+}
+
+/// [`drain_frames`], through `next_event_ref` when `borrowed` (each lent
+/// event copied out with `into_owned`).
+pub fn drain_frames_with(
+    conn: &mut Connection,
+    events: &mut Vec<Ev>,
+    borrowed: bool,
+) -> Option<u16> {
     for _ in 0..100_000 {
-        match conn.next_event() {
+        let next = if borrowed {
+            conn.next_event_ref().map(|e| e.map(|e| e.into_owned()))
+        } else {
+            conn.next_event()
+        };
+        match next {
             Ok(Some(event)) => {
                 let ev = Ev::from_event(&event)
                     .unwrap_or_else(|| panic!("handshake event on an open connection: {event:?}"));
