@@ -14,8 +14,14 @@
 //! stops, and the decoder reports the error when it reaches that frame.
 
 use crate::buffer::ReadBuffer;
-use crate::frame::{FrameHeader, MAX_HEADER_LEN};
+use crate::frame::FrameHeader;
 use crate::mask::apply_mask;
+
+/// Payload bytes still to come from which a copy that unmasks pays off.
+const FUSE_MIN: u64 = 4 * 1024;
+/// Plain copies go in pieces this size, so they are still in L1/L2 when
+/// unmasked.
+const PLAIN_PIECE: usize = 16 * 1024;
 
 #[derive(Debug, Default)]
 pub(crate) struct Unmasker {
@@ -42,22 +48,22 @@ impl Unmasker {
     }
 
     /// Appends `src` to `input`, unmasking payload bytes as they are copied.
+    ///
+    /// Only the bulk of a large payload is copied and unmasked in one pass;
+    /// everything else (headers, small frames, the start of a large one) is
+    /// copied plainly in cache-sized pieces and unmasked in place right
+    /// after, while in cache: per frame, that is cheaper than switching
+    /// between plain and masked copies.
     pub(crate) fn receive(&mut self, input: &mut ReadBuffer, mut src: &[u8]) {
         input.reserve(src.len());
         while !src.is_empty() {
-            if self.payload_left > 0 {
+            if self.payload_left >= FUSE_MIN && !self.stopped {
                 let n = self.payload_left.min(src.len() as u64) as usize;
                 input.extend_masked(&src[..n], self.key, self.phase);
                 self.advance(n);
                 src = &src[n..];
-            } else if self.stopped {
-                input.extend(src);
-                return;
             } else {
-                // A header starts here, perhaps partly buffered already:
-                // append at most a header's worth as it is, then read it in
-                // place (unmasking any payload bytes that came along).
-                let n = src.len().min(MAX_HEADER_LEN);
+                let n = src.len().min(PLAIN_PIECE);
                 input.extend(&src[..n]);
                 src = &src[n..];
                 self.scan(input);
