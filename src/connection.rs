@@ -9,6 +9,8 @@
 use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
 
 use crate::buffer::{ReadBuffer, WriteQueue, MIN_READ};
 use crate::close::{self, CloseCode, CloseFrame, MAX_REASON_LEN};
@@ -262,6 +264,14 @@ pub struct Connection {
     close_sent: bool,
     close_received: bool,
     failed: bool,
+    /// Where a client's mask keys come from (`None` for a server, which
+    /// never masks). Section 5.3 wants keys that cannot be predicted; a
+    /// ChaCha12 generator of the connection's own, seeded once from
+    /// `rand::rng()` (itself seeded by the OS), is as strong as drawing from
+    /// `rand::rng()` each time, but a key is then four bytes of its buffered
+    /// output instead of a thread-local lookup per frame. Boxed: it is 320
+    /// bytes, which servers need not carry.
+    mask_keys: Option<Box<StdRng>>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -294,6 +304,7 @@ impl Connection {
             close_sent: false,
             close_received: false,
             failed: false,
+            mask_keys: (role == Role::Client).then(|| Box::new(StdRng::from_rng(&mut rand::rng()))),
         }
     }
 
@@ -966,10 +977,10 @@ impl Connection {
     /// Encodes one frame into the output: a client masks with a fresh
     /// random key, copying and masking the payload in place in the queue.
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
-        let mask = match self.role {
-            Role::Client => Some(rand::random::<[u8; 4]>()),
-            Role::Server => None,
-        };
+        let mask = self
+            .mask_keys
+            .as_mut()
+            .map(|keys| keys.next_u32().to_ne_bytes());
         let mut header = [0u8; MAX_HEADER_LEN];
         let n = FrameHeader::encode(&mut header, fin, opcode, mask, payload.len() as u64);
         let tail = self.output.tail();
