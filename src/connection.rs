@@ -20,7 +20,7 @@ use crate::handshake::{
     self, parse_request, parse_response, validate_request, Accept, ClientRequest, HandshakeError,
     Reject, Request, Response,
 };
-use crate::mask::{apply_mask, mask_copy};
+use crate::mask::apply_mask;
 use crate::utf8::{Utf8Bytes, Utf8Validator};
 
 /// Which end of the connection this is. Clients mask what they send and
@@ -975,7 +975,7 @@ impl Connection {
     }
 
     /// Encodes one frame into the output: a client masks with a fresh
-    /// random key, copying and masking the payload in place in the queue.
+    /// random key as it copies the payload.
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
         let mask = self
             .mask_keys
@@ -983,16 +983,14 @@ impl Connection {
             .map(|keys| keys.next_u32().to_ne_bytes());
         let mut header = [0u8; MAX_HEADER_LEN];
         let n = FrameHeader::encode(&mut header, fin, opcode, mask, payload.len() as u64);
-        let tail = self.output.tail();
-        tail.reserve(n + payload.len());
-        tail.extend_from_slice(&header[..n]);
         match mask {
-            None => tail.extend_from_slice(payload),
-            Some(key) => {
-                let start = tail.len();
-                tail.resize(start + payload.len(), 0);
-                mask_copy(&mut tail[start..], payload, key);
+            None => {
+                let tail = self.output.tail();
+                tail.reserve(n + payload.len());
+                tail.extend_from_slice(&header[..n]);
+                tail.extend_from_slice(payload);
             }
+            Some(key) => self.output.extend_masked(&header, n, payload, key),
         }
     }
 }
