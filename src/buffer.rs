@@ -11,8 +11,8 @@ use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::frame::MAX_HEADER_LEN;
-use crate::mask::mask_copy;
+use crate::frame::MAX_SHORT_PAYLOAD;
+use crate::mask::{mask_copy, mask_copy_short};
 
 /// The smallest read the buffer offers, and the size an idle buffer keeps.
 pub(crate) const MIN_READ: usize = 4 * 1024;
@@ -21,9 +21,8 @@ const MAX_READ: usize = 256 * 1024;
 /// An empty buffer larger than this is released, so an idle connection
 /// does not keep the memory a large message needed.
 const IDLE_CAPACITY: usize = 64 * 1024;
-/// A masked frame up to this size (header included) is built in place
-/// with fixed-size writes: every frame with a 7-bit length.
-const SMALL_FRAME: usize = 2 + 4 + 125;
+/// The largest frame with a 7-bit length: header, mask, payload.
+const SHORT_FRAME: usize = 2 + 4 + MAX_SHORT_PAYLOAD;
 /// Large payloads are zeroed and masked this much at a time: source and
 /// destination pieces fit in L1 together (measured best among 2-16 KiB).
 const MASK_PIECE: usize = 8 * 1024;
@@ -141,57 +140,91 @@ impl ReadBuffer {
 
 /// Bytes waiting to be written, in order: frozen chunks, then the tail
 /// where small writes accumulate.
+///
+/// The tail is a `Vec` with a read position rather than a `BytesMut`:
+/// writing out everything (the usual case) just rewinds it, where a
+/// `BytesMut` that was advanced to its end must reclaim its space through
+/// an out-of-line `reserve` on the next frame.
 #[derive(Debug, Default)]
 pub(crate) struct WriteQueue {
     chunks: VecDeque<Bytes>,
     chunks_len: usize,
-    tail: BytesMut,
-    /// Bytes consumed from the front of `tail` since it was allocated:
-    /// they still occupy its allocation.
-    tail_consumed: usize,
+    tail: Vec<u8>,
+    /// `tail[..head]` was already written.
+    head: usize,
 }
 
 impl WriteQueue {
     pub(crate) fn len(&self) -> usize {
-        self.chunks_len + self.tail.len()
+        self.chunks_len + self.tail.len() - self.head
     }
 
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The tail, for encoders that write in place.
-    pub(crate) fn tail(&mut self) -> &mut BytesMut {
-        &mut self.tail
-    }
-
     pub(crate) fn extend(&mut self, data: &[u8]) {
+        self.reserve(data.len());
         self.tail.extend_from_slice(data);
     }
 
-    /// Appends a frame: the first `header_len` bytes of `header`, then
-    /// `payload` masked with `key`.
-    pub(crate) fn extend_masked(
+    /// Makes room for `additional` more bytes in the tail, first dropping
+    /// the written part when that frees at least as much as it moves.
+    #[inline]
+    fn reserve(&mut self, additional: usize) {
+        if self.tail.capacity() - self.tail.len() < additional {
+            self.reclaim(additional);
+        }
+    }
+
+    #[cold]
+    fn reclaim(&mut self, additional: usize) {
+        if self.head > 0 && self.head >= self.tail.len() - self.head {
+            self.tail.drain(..self.head);
+            self.head = 0;
+        }
+        self.tail.reserve(additional);
+    }
+
+    /// Appends a frame with a 7-bit payload length: the first
+    /// `header_len` bytes of `header` (from
+    /// [`FrameHeader::encode_short`](crate::frame::FrameHeader::encode_short)),
+    /// then `payload`, masked with `mask` if there is one.
+    #[inline]
+    pub(crate) fn extend_short_frame(
         &mut self,
-        header: &[u8; MAX_HEADER_LEN],
+        header: [u8; 8],
         header_len: usize,
         payload: &[u8],
-        key: [u8; 4],
+        mask: Option<[u8; 4]>,
     ) {
-        let start = self.tail.len();
         let len = payload.len();
-        if header_len + len <= SMALL_FRAME {
-            // A fixed-size append compiles to a few vector stores where a
-            // sized one calls `memset`/`memcpy`; the excess is cut off.
-            self.tail.extend_from_slice(&[0u8; SMALL_FRAME]);
-            let frame = &mut self.tail[start..start + SMALL_FRAME];
-            frame[..MAX_HEADER_LEN].copy_from_slice(header);
-            mask_copy(&mut frame[header_len..header_len + len], payload, key);
-            self.tail.truncate(start + header_len + len);
-            return;
+        self.reserve(SHORT_FRAME);
+        let start = self.tail.len();
+        // A fixed-size append compiles to a few vector stores where a sized
+        // one calls `memset`; the excess is cut off below.
+        self.tail.extend_from_slice(&[0u8; SHORT_FRAME]);
+        let frame = &mut self.tail[start..start + SHORT_FRAME];
+        frame[..8].copy_from_slice(&header);
+        let body = &mut frame[header_len..header_len + len];
+        match mask {
+            Some(key) => mask_copy_short(body, payload, key),
+            None => body.copy_from_slice(payload),
         }
-        self.tail.reserve(header_len + len);
-        self.tail.extend_from_slice(&header[..header_len]);
+        self.tail.truncate(start + header_len + len);
+    }
+
+    /// Appends a frame: `header`, then `payload`.
+    pub(crate) fn extend_frame(&mut self, header: &[u8], payload: &[u8]) {
+        self.reserve(header.len() + payload.len());
+        self.tail.extend_from_slice(header);
+        self.tail.extend_from_slice(payload);
+    }
+
+    /// Appends a frame: `header`, then `payload` masked with `key`.
+    pub(crate) fn extend_masked(&mut self, header: &[u8], payload: &[u8], key: [u8; 4]) {
+        self.reserve(header.len() + payload.len());
+        self.tail.extend_from_slice(header);
         // Safe code cannot mask into spare capacity, so each piece is
         // zeroed first; piece by piece, the zeroed lines are still in L1
         // when the masked bytes overwrite them, so the queue's memory sees
@@ -208,11 +241,12 @@ impl WriteQueue {
 
     /// Queues `data` by reference, after everything already queued.
     pub(crate) fn push_shared(&mut self, data: Bytes) {
-        if !self.tail.is_empty() {
-            self.tail_consumed = 0;
-            let head = self.tail.split().freeze();
-            self.chunks_len += head.len();
-            self.chunks.push_back(head);
+        if self.head < self.tail.len() {
+            // A `Vec` becomes `Bytes` without copying its contents.
+            let pending = Bytes::from(std::mem::take(&mut self.tail)).slice(self.head..);
+            self.head = 0;
+            self.chunks_len += pending.len();
+            self.chunks.push_back(pending);
         }
         self.chunks_len += data.len();
         self.chunks.push_back(data);
@@ -220,7 +254,10 @@ impl WriteQueue {
 
     /// The first contiguous piece of what is queued.
     pub(crate) fn chunk(&self) -> &[u8] {
-        self.chunks.front().map_or(&self.tail[..], |c| &c[..])
+        match self.chunks.front() {
+            Some(c) => c,
+            None => &self.tail[self.head..],
+        }
     }
 
     /// Fills `dst` with the queued pieces; returns how many were filled.
@@ -229,7 +266,7 @@ impl WriteQueue {
             .chunks
             .iter()
             .map(|c| &c[..])
-            .chain(std::iter::once(&self.tail[..]))
+            .chain(std::iter::once(&self.tail[self.head..]))
             .filter(|p| !p.is_empty());
         let mut n = 0;
         for (slot, piece) in dst.iter_mut().zip(pieces) {
@@ -259,21 +296,24 @@ impl WriteQueue {
                     n = 0;
                 }
                 None => {
-                    self.tail.advance(n);
-                    self.tail_consumed += n;
+                    self.head += n;
                     n = 0;
                 }
             }
         }
-        if self.tail.is_empty() && self.capacity() > IDLE_CAPACITY {
-            self.tail = BytesMut::new();
-            self.tail_consumed = 0;
+        if self.head == self.tail.len() {
+            self.head = 0;
+            if self.tail.capacity() > IDLE_CAPACITY {
+                self.tail = Vec::new();
+            } else {
+                self.tail.clear();
+            }
         }
     }
 
     /// The bytes of allocation the tail keeps alive.
     pub(crate) fn capacity(&self) -> usize {
-        self.tail_consumed + self.tail.capacity()
+        self.tail.capacity()
     }
 }
 
@@ -297,6 +337,34 @@ mod tests {
         q.consume(2);
         assert_eq!(q.chunk(), b"f");
         q.consume(1);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn write_queue_reuses_written_space_without_losing_bytes() {
+        let mut q = WriteQueue::default();
+        let mut expect = Vec::new();
+        let mut written = Vec::new();
+        for i in 0..2000u32 {
+            let data: Vec<u8> = (0..(i % 300) as u8).map(|b| b ^ i as u8).collect();
+            q.extend(&data);
+            expect.extend_from_slice(&data);
+            // Write out a bit less than comes in, so the written part of
+            // the tail grows until reclaiming it pays.
+            let n = q.chunk().len().min(data.len() * 3 / 4 + i as usize % 7);
+            written.extend_from_slice(&q.chunk()[..n]);
+            q.consume(n);
+        }
+        // Never reclaiming would keep all ~300 KB; doubling allows 4x.
+        assert!(
+            q.capacity() <= 4 * q.len() + 4096,
+            "{} bytes kept for {} queued",
+            q.capacity(),
+            q.len()
+        );
+        written.extend_from_slice(q.chunk());
+        q.consume(q.len());
+        assert!(written == expect);
         assert!(q.is_empty());
     }
 

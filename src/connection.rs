@@ -15,7 +15,7 @@ use rand::{RngCore, SeedableRng};
 use crate::buffer::{ReadBuffer, WriteQueue, MIN_READ};
 use crate::close::{self, CloseCode, CloseFrame, MAX_REASON_LEN};
 use crate::error::{Error, ProtocolError};
-use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, MAX_SHORT_PAYLOAD};
 use crate::handshake::{
     self, parse_request, parse_response, validate_request, Accept, ClientRequest, HandshakeError,
     Reject, Request, Response,
@@ -981,16 +981,16 @@ impl Connection {
             .mask_keys
             .as_mut()
             .map(|keys| keys.next_u32().to_ne_bytes());
+        if payload.len() <= MAX_SHORT_PAYLOAD {
+            let (header, n) = FrameHeader::encode_short(fin, opcode, mask, payload.len());
+            self.output.extend_short_frame(header, n, payload, mask);
+            return;
+        }
         let mut header = [0u8; MAX_HEADER_LEN];
         let n = FrameHeader::encode(&mut header, fin, opcode, mask, payload.len() as u64);
         match mask {
-            None => {
-                let tail = self.output.tail();
-                tail.reserve(n + payload.len());
-                tail.extend_from_slice(&header[..n]);
-                tail.extend_from_slice(payload);
-            }
-            Some(key) => self.output.extend_masked(&header, n, payload, key),
+            None => self.output.extend_frame(&header[..n], payload),
+            Some(key) => self.output.extend_masked(&header[..n], payload, key),
         }
     }
 }

@@ -111,6 +111,14 @@ pub fn mask_copy(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
     mask_copy_words(dst, src, key);
 }
 
+/// [`mask_copy`] for payloads too short for the AVX2 kernel, small enough
+/// to inline into an encoder.
+#[inline]
+pub(crate) fn mask_copy_short(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+    assert_eq!(dst.len(), src.len(), "mask_copy needs equal lengths");
+    mask_copy_words(dst, src, key);
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn mask_copy_avx2(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
