@@ -155,10 +155,12 @@ pub(crate) struct WriteQueue {
 }
 
 impl WriteQueue {
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.chunks_len + self.tail.len() - self.head
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -253,6 +255,7 @@ impl WriteQueue {
     }
 
     /// The first contiguous piece of what is queued.
+    #[inline]
     pub(crate) fn chunk(&self) -> &[u8] {
         match self.chunks.front() {
             Some(c) => c,
@@ -277,30 +280,19 @@ impl WriteQueue {
     }
 
     /// Drops the first `n` queued bytes (they were written).
-    pub(crate) fn consume(&mut self, mut n: usize) {
+    #[inline]
+    pub(crate) fn consume(&mut self, n: usize) {
         assert!(
             n <= self.len(),
             "consume({n}) exceeds the {} queued bytes",
             self.len()
         );
-        while n > 0 {
-            match self.chunks.front_mut() {
-                Some(front) if n >= front.len() => {
-                    n -= front.len();
-                    self.chunks_len -= front.len();
-                    self.chunks.pop_front();
-                }
-                Some(front) => {
-                    front.advance(n);
-                    self.chunks_len -= n;
-                    n = 0;
-                }
-                None => {
-                    self.head += n;
-                    n = 0;
-                }
-            }
-        }
+        let n = if self.chunks.is_empty() {
+            n
+        } else {
+            self.consume_chunks(n)
+        };
+        self.head += n;
         if self.head == self.tail.len() {
             self.head = 0;
             if self.tail.capacity() > IDLE_CAPACITY {
@@ -309,6 +301,22 @@ impl WriteQueue {
                 self.tail.clear();
             }
         }
+    }
+
+    /// Drops up to `n` bytes from the chunks; returns how many of the `n`
+    /// fall in the tail.
+    fn consume_chunks(&mut self, mut n: usize) -> usize {
+        while let Some(front) = self.chunks.front_mut() {
+            if n < front.len() {
+                front.advance(n);
+                self.chunks_len -= n;
+                return 0;
+            }
+            n -= front.len();
+            self.chunks_len -= front.len();
+            self.chunks.pop_front();
+        }
+        n
     }
 
     /// The bytes of allocation the tail keeps alive.

@@ -768,12 +768,14 @@ impl Connection {
 
     /// Bytes queued for the transport and not yet written (the browser's
     /// `bufferedAmount`, counting frame headers too).
+    #[inline]
     pub fn buffered_amount(&self) -> usize {
         self.output.len()
     }
 
     /// The first contiguous piece of the queued output; write it, then call
     /// [`consume_output`](Self::consume_output). Empty when nothing waits.
+    #[inline]
     pub fn output(&self) -> &[u8] {
         self.output.chunk()
     }
@@ -788,6 +790,7 @@ impl Connection {
     ///
     /// # Panics
     /// If `n` exceeds [`buffered_amount`](Self::buffered_amount).
+    #[inline]
     pub fn consume_output(&mut self, n: usize) {
         self.output.consume(n);
     }
