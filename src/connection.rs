@@ -1097,6 +1097,26 @@ mod tests {
     }
 
     #[test]
+    fn unmasked_frames_carry_the_payload_at_every_length() {
+        let mut server = Connection::open(Role::Server, large_config());
+        let mut client = Connection::open(Role::Client, large_config());
+        for len in lengths() {
+            let data = pattern(len, len as u8);
+            server.send_binary(&data).unwrap();
+            server.send(Bytes::from(data.clone())).unwrap();
+            client.receive(&drain(&mut server));
+            for _ in 0..2 {
+                match client.next_event().unwrap() {
+                    Some(Event::Message(Message::Binary(got))) => {
+                        assert!(got == data, "len {len}: client decoded something else")
+                    }
+                    other => panic!("len {len}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
     fn frames_queued_behind_others_are_masked_right() {
         // Frames start at every offset in the queue, and the queue is
         // partly written between sends.
