@@ -265,12 +265,12 @@ pub struct Connection {
     close_received: bool,
     failed: bool,
     /// Where a client's mask keys come from (`None` for a server, which
-    /// never masks). Section 5.3 wants keys that cannot be predicted; a
-    /// ChaCha12 generator of the connection's own, seeded once from
-    /// `rand::rng()` (itself seeded by the OS), is as strong as drawing from
-    /// `rand::rng()` each time, but a key is then four bytes of its buffered
-    /// output instead of a thread-local lookup per frame. Boxed: it is 320
-    /// bytes, which servers need not carry.
+    /// never masks). Section 5.3 wants keys that scripts and proxies cannot
+    /// predict: this is a ChaCha12 CSPRNG of the connection's own (the
+    /// generator behind `rand::rng()`), seeded once from `rand::rng()` and
+    /// so from the OS. A key is then four bytes of its buffered output, not
+    /// four separate draws through a thread-local lookup per frame. Boxed:
+    /// its 320 bytes (mostly buffered output) are for clients only.
     mask_keys: Option<Box<StdRng>>,
 }
 
