@@ -11,7 +11,8 @@ use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::mask::{self, mask_copy, rotate_key};
+use crate::frame::MAX_SHORT_PAYLOAD;
+use crate::mask::{self, mask_copy, mask_copy_short, rotate_key};
 
 /// The smallest read the buffer offers, and the size an idle buffer keeps.
 pub(crate) const MIN_READ: usize = 4 * 1024;
@@ -20,6 +21,10 @@ const MAX_READ: usize = 256 * 1024;
 /// An empty buffer larger than this is released, so an idle connection
 /// does not keep the memory a large message needed.
 const IDLE_CAPACITY: usize = 64 * 1024;
+/// The largest frame with a 7-bit length: header, mask, payload.
+const SHORT_FRAME: usize = 2 + 4 + MAX_SHORT_PAYLOAD;
+/// A size class below it, for the smallest frames.
+const TINY_FRAME: usize = 32;
 
 /// Received bytes. `buf[start..filled]` holds data; `buf[..start]` was
 /// consumed but is still lent out (see [`ReadBuffer::lend`]); `buf[filled..]`
@@ -149,6 +154,7 @@ impl ReadBuffer {
             mask_copy(&mut self.buf[self.filled..end], src, key);
         } else {
             self.buf.truncate(self.filled);
+            self.buf.reserve(src.len());
             mask::extend_masked(&mut self.buf, src, key);
             self.allocated = self.allocated.max(self.buf.capacity());
         }
@@ -203,49 +209,134 @@ impl ReadBuffer {
 
 /// Bytes waiting to be written, in order: frozen chunks, then the tail
 /// where small writes accumulate.
+///
+/// The tail is a `Vec` with a read position rather than a `BytesMut`:
+/// writing out everything (the usual case) just rewinds it, where a
+/// `BytesMut` that was advanced to its end must reclaim its space through
+/// an out-of-line `reserve` on the next frame.
 #[derive(Debug, Default)]
 pub(crate) struct WriteQueue {
     chunks: VecDeque<Bytes>,
     chunks_len: usize,
-    tail: BytesMut,
-    /// Bytes consumed from the front of `tail` since it was allocated:
-    /// they still occupy its allocation.
-    tail_consumed: usize,
+    tail: Vec<u8>,
+    /// `tail[..head]` was already written.
+    head: usize,
 }
 
 impl WriteQueue {
+    #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.chunks_len + self.tail.len()
+        self.chunks_len + self.tail.len() - self.head
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The tail, for encoders that write in place.
-    pub(crate) fn tail(&mut self) -> &mut BytesMut {
-        &mut self.tail
+    pub(crate) fn extend(&mut self, data: &[u8]) {
+        self.reserve(data.len());
+        self.tail.extend_from_slice(data);
     }
 
-    pub(crate) fn extend(&mut self, data: &[u8]) {
-        self.tail.extend_from_slice(data);
+    /// Makes room for `additional` more bytes in the tail, first dropping
+    /// the written part when that frees at least as much as it moves.
+    #[inline]
+    fn reserve(&mut self, additional: usize) {
+        if self.tail.capacity() - self.tail.len() < additional {
+            self.reclaim(additional);
+        }
+    }
+
+    #[cold]
+    fn reclaim(&mut self, additional: usize) {
+        if self.head > 0 && self.head >= self.tail.len() - self.head {
+            self.tail.drain(..self.head);
+            self.head = 0;
+        }
+        self.tail.reserve(additional);
+    }
+
+    /// Appends a frame with a 7-bit payload length: the first
+    /// `header_len` bytes of `header` (from
+    /// [`FrameHeader::encode_short`](crate::frame::FrameHeader::encode_short)),
+    /// then `payload`, masked with `mask` if there is one.
+    #[inline]
+    pub(crate) fn extend_short_frame(
+        &mut self,
+        header: [u8; 8],
+        header_len: usize,
+        payload: &[u8],
+        mask: Option<[u8; 4]>,
+    ) {
+        // The tiniest frames (acks, heartbeats) get a smaller block to
+        // zero: measured 5-15% faster at 16 bytes.
+        if header_len + payload.len() <= TINY_FRAME {
+            self.extend_short::<TINY_FRAME>(header, header_len, payload, mask)
+        } else {
+            self.extend_short::<SHORT_FRAME>(header, header_len, payload, mask)
+        }
+    }
+
+    /// Appends a frame of at most `N` bytes as one fixed-size append of
+    /// `N` zeros, which compiles to a few vector stores where a sized one
+    /// calls `memset`, filled in and cut to length.
+    #[inline(always)]
+    fn extend_short<const N: usize>(
+        &mut self,
+        header: [u8; 8],
+        header_len: usize,
+        payload: &[u8],
+        mask: Option<[u8; 4]>,
+    ) {
+        let len = payload.len();
+        self.reserve(N);
+        let start = self.tail.len();
+        self.tail.extend_from_slice(&[0u8; N]);
+        let frame = &mut self.tail[start..start + N];
+        frame[..8].copy_from_slice(&header);
+        let body = &mut frame[header_len..header_len + len];
+        match mask {
+            Some(key) => mask_copy_short(body, payload, key),
+            None => body.copy_from_slice(payload),
+        }
+        self.tail.truncate(start + header_len + len);
+    }
+
+    /// Appends a frame: `header`, then `payload`.
+    pub(crate) fn extend_frame(&mut self, header: &[u8], payload: &[u8]) {
+        self.reserve(header.len() + payload.len());
+        self.tail.extend_from_slice(header);
+        self.tail.extend_from_slice(payload);
+    }
+
+    /// Appends a frame: `header`, then `payload` masked with `key`.
+    pub(crate) fn extend_masked(&mut self, header: &[u8], payload: &[u8], key: [u8; 4]) {
+        self.reserve(header.len() + payload.len());
+        self.tail.extend_from_slice(header);
+        mask::extend_masked(&mut self.tail, payload, key);
     }
 
     /// Queues `data` by reference, after everything already queued.
     pub(crate) fn push_shared(&mut self, data: Bytes) {
-        if !self.tail.is_empty() {
-            self.tail_consumed = 0;
-            let head = self.tail.split().freeze();
-            self.chunks_len += head.len();
-            self.chunks.push_back(head);
+        if self.head < self.tail.len() {
+            // A `Vec` becomes `Bytes` without copying its contents.
+            let pending = Bytes::from(std::mem::take(&mut self.tail)).slice(self.head..);
+            self.head = 0;
+            self.chunks_len += pending.len();
+            self.chunks.push_back(pending);
         }
         self.chunks_len += data.len();
         self.chunks.push_back(data);
     }
 
     /// The first contiguous piece of what is queued.
+    #[inline]
     pub(crate) fn chunk(&self) -> &[u8] {
-        self.chunks.front().map_or(&self.tail[..], |c| &c[..])
+        match self.chunks.front() {
+            Some(c) => c,
+            None => &self.tail[self.head..],
+        }
     }
 
     /// Fills `dst` with the queued pieces; returns how many were filled.
@@ -254,7 +345,7 @@ impl WriteQueue {
             .chunks
             .iter()
             .map(|c| &c[..])
-            .chain(std::iter::once(&self.tail[..]))
+            .chain(std::iter::once(&self.tail[self.head..]))
             .filter(|p| !p.is_empty());
         let mut n = 0;
         for (slot, piece) in dst.iter_mut().zip(pieces) {
@@ -265,40 +356,48 @@ impl WriteQueue {
     }
 
     /// Drops the first `n` queued bytes (they were written).
-    pub(crate) fn consume(&mut self, mut n: usize) {
+    #[inline]
+    pub(crate) fn consume(&mut self, n: usize) {
         assert!(
             n <= self.len(),
             "consume({n}) exceeds the {} queued bytes",
             self.len()
         );
-        while n > 0 {
-            match self.chunks.front_mut() {
-                Some(front) if n >= front.len() => {
-                    n -= front.len();
-                    self.chunks_len -= front.len();
-                    self.chunks.pop_front();
-                }
-                Some(front) => {
-                    front.advance(n);
-                    self.chunks_len -= n;
-                    n = 0;
-                }
-                None => {
-                    self.tail.advance(n);
-                    self.tail_consumed += n;
-                    n = 0;
-                }
+        let n = if self.chunks.is_empty() {
+            n
+        } else {
+            self.consume_chunks(n)
+        };
+        self.head += n;
+        if self.head == self.tail.len() {
+            self.head = 0;
+            if self.tail.capacity() > IDLE_CAPACITY {
+                self.tail = Vec::new();
+            } else {
+                self.tail.clear();
             }
         }
-        if self.tail.is_empty() && self.capacity() > IDLE_CAPACITY {
-            self.tail = BytesMut::new();
-            self.tail_consumed = 0;
+    }
+
+    /// Drops up to `n` bytes from the chunks; returns how many of the `n`
+    /// fall in the tail.
+    fn consume_chunks(&mut self, mut n: usize) -> usize {
+        while let Some(front) = self.chunks.front_mut() {
+            if n < front.len() {
+                front.advance(n);
+                self.chunks_len -= n;
+                return 0;
+            }
+            n -= front.len();
+            self.chunks_len -= front.len();
+            self.chunks.pop_front();
         }
+        n
     }
 
     /// The bytes of allocation the tail keeps alive.
     pub(crate) fn capacity(&self) -> usize {
-        self.tail_consumed + self.tail.capacity()
+        self.tail.capacity()
     }
 }
 
@@ -322,6 +421,34 @@ mod tests {
         q.consume(2);
         assert_eq!(q.chunk(), b"f");
         q.consume(1);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn write_queue_reuses_written_space_without_losing_bytes() {
+        let mut q = WriteQueue::default();
+        let mut expect = Vec::new();
+        let mut written = Vec::new();
+        for i in 0..2000u32 {
+            let data: Vec<u8> = (0..(i % 300) as u8).map(|b| b ^ i as u8).collect();
+            q.extend(&data);
+            expect.extend_from_slice(&data);
+            // Write out a bit less than comes in, so the written part of
+            // the tail grows until reclaiming it pays.
+            let n = q.chunk().len().min(data.len() * 3 / 4 + i as usize % 7);
+            written.extend_from_slice(&q.chunk()[..n]);
+            q.consume(n);
+        }
+        // Never reclaiming would keep all ~300 KB; doubling allows 4x.
+        assert!(
+            q.capacity() <= 4 * q.len() + 4096,
+            "{} bytes kept for {} queued",
+            q.capacity(),
+            q.len()
+        );
+        written.extend_from_slice(q.chunk());
+        q.consume(q.len());
+        assert!(written == expect);
         assert!(q.is_empty());
     }
 

@@ -9,16 +9,17 @@
 use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
 
 use crate::buffer::{ReadBuffer, WriteQueue, MIN_READ};
 use crate::close::{self, CloseCode, CloseFrame, MAX_REASON_LEN};
 use crate::error::{Error, ProtocolError};
-use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, MAX_SHORT_PAYLOAD};
 use crate::handshake::{
     self, parse_request, parse_response, validate_request, Accept, ClientRequest, HandshakeError,
     Reject, Request, Response,
 };
-use crate::mask::mask_copy;
 use crate::unmask::Unmasker;
 use crate::utf8::{self, Utf8Bytes, Utf8Validator};
 
@@ -349,6 +350,14 @@ pub struct Connection {
     close_sent: bool,
     close_received: bool,
     failed: bool,
+    /// Where a client's mask keys come from (`None` for a server, which
+    /// never masks). Section 5.3 wants keys that scripts and proxies cannot
+    /// predict: this is a ChaCha12 CSPRNG of the connection's own (the
+    /// generator behind `rand::rng()`), seeded once from `rand::rng()` and
+    /// so from the OS. A key is then four bytes of its buffered output, not
+    /// four separate draws through a thread-local lookup per frame. Boxed:
+    /// its 320 bytes (mostly buffered output) are for clients only.
+    mask_keys: Option<Box<StdRng>>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -383,6 +392,7 @@ impl Connection {
             close_sent: false,
             close_received: false,
             failed: false,
+            mask_keys: (role == Role::Client).then(|| Box::new(StdRng::from_rng(&mut rand::rng()))),
         }
     }
 
@@ -961,12 +971,14 @@ impl Connection {
 
     /// Bytes queued for the transport and not yet written (the browser's
     /// `bufferedAmount`, counting frame headers too).
+    #[inline]
     pub fn buffered_amount(&self) -> usize {
         self.output.len()
     }
 
     /// The first contiguous piece of the queued output; write it, then call
     /// [`consume_output`](Self::consume_output). Empty when nothing waits.
+    #[inline]
     pub fn output(&self) -> &[u8] {
         self.output.chunk()
     }
@@ -981,6 +993,7 @@ impl Connection {
     ///
     /// # Panics
     /// If `n` exceeds [`buffered_amount`](Self::buffered_amount).
+    #[inline]
     pub fn consume_output(&mut self, n: usize) {
         self.output.consume(n);
     }
@@ -1168,27 +1181,210 @@ impl Connection {
     }
 
     /// Encodes one frame into the output: a client masks with a fresh
-    /// random key, copying and masking the payload in place in the queue.
+    /// random key as it copies the payload.
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
-        let mask = match self.role {
-            Role::Client => Some(rand::random::<[u8; 4]>()),
-            Role::Server => None,
-        };
+        let mask = self
+            .mask_keys
+            .as_mut()
+            .map(|keys| keys.next_u32().to_ne_bytes());
+        if payload.len() <= MAX_SHORT_PAYLOAD {
+            let (header, n) = FrameHeader::encode_short(fin, opcode, mask, payload.len());
+            self.output.extend_short_frame(header, n, payload, mask);
+            return;
+        }
         let mut header = [0u8; MAX_HEADER_LEN];
         let n = FrameHeader::encode(&mut header, fin, opcode, mask, payload.len() as u64);
-        let tail = self.output.tail();
-        tail.reserve(n + payload.len());
-        tail.extend_from_slice(&header[..n]);
         match mask {
-            None => tail.extend_from_slice(payload),
-            Some(key) => {
-                let start = tail.len();
-                tail.resize(start + payload.len(), 0);
-                mask_copy(&mut tail[start..], payload, key);
-            }
+            None => self.output.extend_frame(&header[..n], payload),
+            Some(key) => self.output.extend_masked(&header[..n], payload, key),
         }
     }
 }
 
 /// Payloads at least this large are queued by reference, not copied.
 const SHARE_THRESHOLD: usize = 16 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Takes everything `conn` queued, in order.
+    fn drain(conn: &mut Connection) -> Vec<u8> {
+        let mut wire = Vec::new();
+        loop {
+            let out = conn.output();
+            if out.is_empty() {
+                return wire;
+            }
+            wire.extend_from_slice(out);
+            let n = out.len();
+            conn.consume_output(n);
+        }
+    }
+
+    /// Splits the first frame off `wire` and unmasks its payload by hand,
+    /// independently of the decoder: returns (opcode, key, payload).
+    fn split_masked_frame(wire: &mut &[u8]) -> (OpCode, [u8; 4], Vec<u8>) {
+        let header = FrameHeader::decode(wire).unwrap().expect("a whole header");
+        let key = header.mask.expect("client frames are masked");
+        let start = header.header_len;
+        let end = start + header.payload_len as usize;
+        let payload = wire[start..end]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ key[i % 4])
+            .collect();
+        *wire = &wire[end..];
+        (header.opcode, key, payload)
+    }
+
+    fn pattern(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    }
+
+    fn large_config() -> Config {
+        Config {
+            max_frame_size: 4 << 20,
+            max_message_size: 4 << 20,
+            max_buffered_amount: usize::MAX,
+            ..Config::default()
+        }
+    }
+
+    /// Every length the encoder treats differently: the 7-bit, 16-bit and
+    /// 64-bit length forms, a word and a vector either side, and more than
+    /// one copy block.
+    fn lengths() -> impl Iterator<Item = usize> {
+        (0..=300).chain([
+            1023,
+            1024,
+            1025,
+            4095,
+            4096,
+            4097,
+            65535,
+            65536,
+            65537,
+            (1 << 20) + 3,
+        ])
+    }
+
+    #[test]
+    fn masked_frames_carry_the_payload_at_every_length() {
+        let mut client = Connection::open(Role::Client, large_config());
+        let mut server = Connection::open(Role::Server, large_config());
+        for len in lengths() {
+            let data = pattern(len, len as u8);
+            client.send_binary(&data).unwrap();
+            client.send(Bytes::from(data.clone())).unwrap();
+            let wire = drain(&mut client);
+            let mut rest = &wire[..];
+            for _ in 0..2 {
+                let (opcode, _, payload) = split_masked_frame(&mut rest);
+                assert_eq!(opcode, OpCode::Binary);
+                assert!(payload == data, "len {len}: wrong payload on the wire");
+            }
+            assert!(rest.is_empty(), "len {len}: trailing bytes");
+            server.receive(&wire);
+            for _ in 0..2 {
+                match server.next_event().unwrap() {
+                    Some(Event::Message(Message::Binary(got))) => {
+                        assert!(got == data, "len {len}: server decoded something else")
+                    }
+                    other => panic!("len {len}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unmasked_frames_carry_the_payload_at_every_length() {
+        let mut server = Connection::open(Role::Server, large_config());
+        let mut client = Connection::open(Role::Client, large_config());
+        for len in lengths() {
+            let data = pattern(len, len as u8);
+            server.send_binary(&data).unwrap();
+            server.send(Bytes::from(data.clone())).unwrap();
+            client.receive(&drain(&mut server));
+            for _ in 0..2 {
+                match client.next_event().unwrap() {
+                    Some(Event::Message(Message::Binary(got))) => {
+                        assert!(got == data, "len {len}: client decoded something else")
+                    }
+                    other => panic!("len {len}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn frames_queued_behind_others_are_masked_right() {
+        // Frames start at every offset in the queue, and the queue is
+        // partly written between sends.
+        let mut client = Connection::open(Role::Client, large_config());
+        let mut sent = Vec::new();
+        let mut wire = Vec::new();
+        for (i, len) in lengths().enumerate() {
+            let text: String = (0..len)
+                .map(|j| (b'a' + ((i + j) % 26) as u8) as char)
+                .collect();
+            client.send_text(&text).unwrap();
+            sent.push((OpCode::Text, text.into_bytes()));
+            let ping = pattern(i % 126, i as u8);
+            client.ping(&ping).unwrap();
+            sent.push((OpCode::Ping, ping));
+            let out = client.output();
+            let n = out.len().min(i % 37);
+            wire.extend_from_slice(&out[..n]);
+            client.consume_output(n);
+        }
+        wire.extend(drain(&mut client));
+        let mut rest = &wire[..];
+        for (opcode, data) in &sent {
+            let (got_opcode, _, payload) = split_masked_frame(&mut rest);
+            assert_eq!(got_opcode, *opcode);
+            assert!(payload == *data, "{opcode:?} of {} bytes", data.len());
+        }
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn every_frame_gets_a_fresh_key() {
+        let mut keys = Vec::new();
+        for _ in 0..2 {
+            let mut client = Connection::open(Role::Client, Config::default());
+            for len in [0, 5, 16, 200] {
+                for _ in 0..50 {
+                    client.send_binary(&pattern(len, 1)).unwrap();
+                }
+            }
+            client
+                .send_fragment(MessageKind::Binary, b"a", false)
+                .unwrap();
+            client
+                .send_fragment(MessageKind::Binary, b"b", true)
+                .unwrap();
+            client.pong(b"").unwrap();
+            client.close(CloseCode::NORMAL, "").unwrap();
+            let wire = drain(&mut client);
+            let mut rest = &wire[..];
+            while !rest.is_empty() {
+                keys.push(split_masked_frame(&mut rest).1);
+            }
+        }
+        assert_eq!(keys.len(), 2 * 204);
+        // A repeat among 408 random 32-bit keys has odds of about 2e-5;
+        // a key generator that repeats, restarts per connection, or
+        // varies only some bytes fails.
+        let mut distinct = keys.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), keys.len(), "a mask key repeated");
+        for byte in 0..4 {
+            let values: std::collections::HashSet<u8> = keys.iter().map(|k| k[byte]).collect();
+            assert!(values.len() > 100, "key byte {byte} barely varies");
+        }
+    }
+}

@@ -23,6 +23,9 @@ pub const MAX_HEADER_LEN: usize = 14;
 /// The largest payload of a control frame.
 pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
+/// The largest payload whose length fits the 7-bit form.
+pub(crate) const MAX_SHORT_PAYLOAD: usize = 125;
+
 /// A frame's opcode.
 ///
 /// ```
@@ -211,6 +214,32 @@ impl FrameHeader {
         }
         pos
     }
+
+    /// [`encode`](Self::encode) for a payload of at most
+    /// [`MAX_SHORT_PAYLOAD`] bytes: the header (2 bytes, or 6 with a mask)
+    /// in the first bytes of the result, and its length.
+    ///
+    /// It is computed in a register and returned by value, to be stored
+    /// with one move: a header assembled in memory by narrow stores and
+    /// then copied with wide loads stalls store-to-load forwarding, which
+    /// measured as a quarter of the cost of sending a small frame.
+    #[inline]
+    pub(crate) fn encode_short(
+        fin: bool,
+        opcode: OpCode,
+        mask: Option<[u8; 4]>,
+        payload_len: usize,
+    ) -> ([u8; 8], usize) {
+        debug_assert!(payload_len <= MAX_SHORT_PAYLOAD);
+        let b0 = ((fin as u64) << 7) | opcode.as_u8() as u64;
+        let word = match mask {
+            None => b0 | (payload_len as u64) << 8,
+            Some(key) => {
+                b0 | (0x80 | payload_len as u64) << 8 | (u32::from_le_bytes(key) as u64) << 16
+            }
+        };
+        (word.to_le_bytes(), if mask.is_some() { 6 } else { 2 })
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +303,25 @@ mod tests {
             FrameHeader::decode(&[0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0]),
             Err(ProtocolError::InvalidLength)
         );
+    }
+
+    #[test]
+    fn encode_short_matches_encode() {
+        let mut out = [0u8; MAX_HEADER_LEN];
+        for len in 0..=MAX_SHORT_PAYLOAD {
+            for mask in [None, Some([0x37, 0xfa, 0x21, 0x3d])] {
+                for (fin, opcode) in [
+                    (true, OpCode::Binary),
+                    (false, OpCode::Text),
+                    (true, OpCode::Pong),
+                ] {
+                    let n = FrameHeader::encode(&mut out, fin, opcode, mask, len as u64);
+                    let (short, short_len) = FrameHeader::encode_short(fin, opcode, mask, len);
+                    assert_eq!(short_len, n);
+                    assert_eq!(&short[..n], &out[..n], "len {len} mask {mask:?}");
+                }
+            }
+        }
     }
 
     #[test]

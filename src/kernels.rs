@@ -13,7 +13,7 @@
 //! `std::str::from_utf8`) at every length and alignment.
 #![allow(unsafe_code)]
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes};
 use bytestring::ByteString;
 
 use crate::mask::{apply_mask_words, extend_masked_blocks, mask_copy_words};
@@ -56,7 +56,7 @@ pub(crate) fn mask_copy_avx2(dst: &mut [u8], src: &[u8], key: [u8; 4]) -> bool {
 /// done) when the CPU lacks AVX2.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-pub(crate) fn extend_masked_avx2(dst: &mut BytesMut, src: &[u8], key: [u8; 4]) -> bool {
+pub(crate) fn extend_masked_avx2<B: BufMut>(dst: &mut B, src: &[u8], key: [u8; 4]) -> bool {
     if !has_avx2() {
         return false;
     }
@@ -67,7 +67,7 @@ pub(crate) fn extend_masked_avx2(dst: &mut BytesMut, src: &[u8], key: [u8; 4]) -
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn extend_masked_blocks_avx2(dst: &mut BytesMut, src: &[u8], key: [u8; 4]) {
+fn extend_masked_blocks_avx2<B: BufMut>(dst: &mut B, src: &[u8], key: [u8; 4]) {
     extend_masked_blocks(dst, src, key);
 }
 
@@ -116,7 +116,7 @@ mod tests {
                 assert!(apply_mask_avx2(&mut wide[start..start + len], key));
                 assert_eq!(wide, slow, "in place: start {start} len {len}");
 
-                let mut appended = BytesMut::from(&b"x"[..]);
+                let mut appended = b"x".to_vec();
                 assert!(extend_masked_avx2(
                     &mut appended,
                     &source[start..start + len],
