@@ -41,6 +41,9 @@ pub(crate) struct ReadBuffer {
     allocated: usize,
     /// Bytes taken from the front since the start of the stream.
     consumed: u64,
+    /// More than `IDLE_CAPACITY` bytes were held since the input was last
+    /// drained.
+    used_large: bool,
 }
 
 impl ReadBuffer {
@@ -108,6 +111,7 @@ impl ReadBuffer {
             "commit({n}) exceeds the {spare} bytes of read_buf()"
         );
         self.filled += n;
+        self.note_use();
         // Adapt the read size: grow while reads come back full, shrink when
         // they come back small.
         let hint = self.hint.max(MIN_READ);
@@ -131,6 +135,7 @@ impl ReadBuffer {
             self.allocated = self.allocated.max(self.buf.capacity());
         }
         self.filled += data.len();
+        self.note_use();
     }
 
     /// Makes room for `n` more bytes, so that appending them piece by piece
@@ -159,6 +164,7 @@ impl ReadBuffer {
             self.allocated = self.allocated.max(self.buf.capacity());
         }
         self.filled = end;
+        self.note_use();
     }
 
     /// Takes the first `n` bytes out, sharing the allocation.
@@ -174,6 +180,7 @@ impl ReadBuffer {
     pub(crate) fn replace(&mut self, buf: Vec<u8>) {
         self.start = 0;
         self.filled = buf.len();
+        self.used_large |= buf.capacity() > IDLE_CAPACITY;
         self.allocated = buf.capacity();
         // A `Vec` turns into a uniquely owned `Bytes`, hence into a
         // `BytesMut`, without copying.
@@ -190,8 +197,26 @@ impl ReadBuffer {
         self.allocated = 0;
     }
 
-    /// Releases a large buffer once it is empty.
-    pub(crate) fn shrink_if_idle(&mut self) {
+    /// Notes what the buffer holds, for [`shrink_if_unused`](Self::shrink_if_unused).
+    #[inline]
+    fn note_use(&mut self) {
+        self.used_large |= self.filled > IDLE_CAPACITY;
+    }
+
+    /// Called whenever the input is drained: releases a large buffer that
+    /// was not needed since the last time. A run of large messages so
+    /// keeps reusing one allocation (freeing it after each, and growing a
+    /// new one, cost page faults that tripled a 1 MiB echo's time), while a
+    /// connection whose traffic turned small gives it back.
+    pub(crate) fn shrink_if_unused(&mut self) {
+        if std::mem::take(&mut self.used_large) {
+            return;
+        }
+        self.shrink();
+    }
+
+    /// Releases a large buffer if it is empty.
+    pub(crate) fn shrink(&mut self) {
         if self.filled == self.start && self.allocated > IDLE_CAPACITY {
             self.start = 0;
             self.filled = 0;
@@ -370,12 +395,23 @@ impl WriteQueue {
         };
         self.head += n;
         if self.head == self.tail.len() {
-            self.head = 0;
-            if self.tail.capacity() > IDLE_CAPACITY {
-                self.tail = Vec::new();
+            // Drained: a large tail is kept while it keeps being needed
+            // (see `ReadBuffer::shrink_if_unused`), released after a round
+            // of small writes.
+            if self.tail.capacity() > IDLE_CAPACITY && self.tail.len() <= IDLE_CAPACITY {
+                self.shrink();
             } else {
                 self.tail.clear();
             }
+            self.head = 0;
+        }
+    }
+
+    /// Releases a large tail if everything was written.
+    pub(crate) fn shrink(&mut self) {
+        if self.head == self.tail.len() && self.tail.capacity() > IDLE_CAPACITY {
+            self.tail = Vec::new();
+            self.head = 0;
         }
     }
 

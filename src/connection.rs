@@ -664,7 +664,7 @@ impl Connection {
             self.input.clear();
             return Err(Error::AbnormalClosure);
         }
-        self.input.shrink_if_idle();
+        self.input.shrink_if_unused();
         Ok(())
     }
 
@@ -1007,6 +1007,30 @@ impl Connection {
         self.state == ReadyState::Closed
             && self.output.is_empty()
             && (self.role == Role::Server || self.failed || self.eof)
+    }
+
+    /// Releases the large read and write buffers if they are empty.
+    ///
+    /// A buffer that grew for a large message is kept while large messages
+    /// keep coming (growing it anew for each costs more than the copy), and
+    /// given back once traffic turns small. Call this when the connection
+    /// goes quiet to bring it back to its idle size at once; the blocking
+    /// adapter does when its heartbeat finds the connection idle.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Role};
+    /// let mut conn = Connection::open(Role::Server, Config::default());
+    /// conn.send_binary(&vec![0; 1 << 20])?;
+    /// let n = conn.buffered_amount();
+    /// conn.consume_output(n); // written
+    /// assert!(conn.buffer_capacity() >= 1 << 20); // kept for the next one
+    /// conn.shrink_buffers();
+    /// assert!(conn.buffer_capacity() <= 8 * 1024);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn shrink_buffers(&mut self) {
+        self.input.shrink();
+        self.output.shrink();
     }
 
     /// Bytes of buffer capacity held (read, write, and the reassembly of a

@@ -694,13 +694,16 @@ fn many_messages_in_one_read_arrive_in_order() {
 }
 
 #[test]
-fn memory_is_released_after_a_large_message() {
+fn memory_is_released_once_traffic_turns_small() {
     let (mut client, mut server) = default_pair();
     client.send_binary(&vec![9u8; 4 << 20]).unwrap();
     pump(&mut client, &mut server);
     let evs = events(&mut server);
     assert_eq!(evs.len(), 1);
     drop(evs);
+    client.send_text("small").unwrap();
+    pump(&mut client, &mut server);
+    assert_eq!(events(&mut server).len(), 1);
     assert!(
         server.buffer_capacity() <= 64 * 1024,
         "idle server holds {} bytes",

@@ -233,15 +233,16 @@ fn heartbeat_drops_a_silent_peer_and_keeps_a_live_one() {
     assert_eq!(state, ReadyState::Open);
 }
 
-#[test]
-fn buffers_shrink_back_after_a_large_message() {
-    fn pump(from: &mut Connection, to: &mut Connection) {
-        while from.buffered_amount() > 0 {
-            let chunk = from.output().to_vec();
-            from.consume_output(chunk.len());
-            to.receive(&chunk);
-        }
+fn pump(from: &mut Connection, to: &mut Connection) {
+    while from.buffered_amount() > 0 {
+        let chunk = from.output().to_vec();
+        from.consume_output(chunk.len());
+        to.receive(&chunk);
     }
+}
+
+/// A client and a server after a 1 MiB message went there and back.
+fn after_a_large_exchange() -> (Connection, Connection) {
     let mut client = Connection::open(Role::Client, Config::default());
     let mut server = Connection::open(Role::Server, Config::default());
     client.send_binary(&vec![5u8; 1 << 20]).unwrap();
@@ -258,15 +259,45 @@ fn buffers_shrink_back_after_a_large_message() {
     );
     assert_eq!(server.next_event().unwrap(), None);
     assert_eq!(client.next_event().unwrap(), None);
-    // Idle again: each side holds at most 8 KiB of buffers.
-    assert!(
-        client.buffer_capacity() <= 8 * 1024,
-        "client {}",
-        client.buffer_capacity()
-    );
-    assert!(
-        server.buffer_capacity() <= 8 * 1024,
-        "server {}",
-        server.buffer_capacity()
-    );
+    (client, server)
+}
+
+fn assert_idle_size(conns: [(&str, &Connection); 2]) {
+    for (name, conn) in conns {
+        let held = conn.buffer_capacity();
+        assert!(held <= 8 * 1024, "{name} holds {held} bytes of buffers");
+    }
+}
+
+#[test]
+fn large_buffers_are_kept_while_needed_then_shrink_back() {
+    let (mut client, mut server) = after_a_large_exchange();
+    // Kept for the next large message: growing them anew costs more.
+    assert!(client.buffer_capacity() >= 1 << 20);
+    assert!(server.buffer_capacity() >= 1 << 20);
+
+    // Once traffic turns small, each side is back to at most 8 KiB.
+    client.send_text("small").unwrap();
+    pump(&mut client, &mut server);
+    assert!(matches!(
+        server.next_event().unwrap(),
+        Some(rfc6455::Event::Message(_))
+    ));
+    assert_eq!(server.next_event().unwrap(), None);
+    server.send_text("small").unwrap();
+    pump(&mut server, &mut client);
+    assert!(matches!(
+        client.next_event().unwrap(),
+        Some(rfc6455::Event::Message(_))
+    ));
+    assert_eq!(client.next_event().unwrap(), None);
+    assert_idle_size([("client", &client), ("server", &server)]);
+}
+
+#[test]
+fn shrink_buffers_brings_an_idle_connection_back_at_once() {
+    let (mut client, mut server) = after_a_large_exchange();
+    client.shrink_buffers();
+    server.shrink_buffers();
+    assert_idle_size([("client", &client), ("server", &server)]);
 }

@@ -432,6 +432,9 @@ impl<S: Read + Write> WebSocket<S> {
                 return Err(Error::Timeout("no answer to a heartbeat ping"));
             }
             if self.conn.ready_state() == ReadyState::Open {
+                // Silent for a whole interval: idle, so give back buffers
+                // that grew for large messages.
+                self.conn.shrink_buffers();
                 self.conn.ping(b"")?;
                 if let Err(e) = self.flush() {
                     return Err(self.io_failure(e));
