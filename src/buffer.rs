@@ -18,8 +18,9 @@ use crate::mask::{self, mask_copy, mask_copy_short, rotate_key};
 pub(crate) const MIN_READ: usize = 4 * 1024;
 /// Reads grow up to this size while the peer keeps filling them.
 const MAX_READ: usize = 256 * 1024;
-/// An empty buffer larger than this is released, so an idle connection
-/// does not keep the memory a large message needed.
+/// A drained buffer larger than this is released once no longer needed
+/// (see [`ReadBuffer::shrink_if_unused`]), so an idle connection does not
+/// keep the memory a large message needed.
 const IDLE_CAPACITY: usize = 64 * 1024;
 /// The largest frame with a 7-bit length: header, mask, payload.
 const SHORT_FRAME: usize = 2 + 4 + MAX_SHORT_PAYLOAD;
