@@ -86,12 +86,12 @@ fn mask_copy_words_avx2(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
 /// `bytes` as a string if they are valid UTF-8, checked once (with SIMD
 /// unless short, see [`crate::utf8::as_str`]); otherwise the bytes back.
 pub(crate) fn utf8_string(bytes: Bytes) -> Result<ByteString, Bytes> {
-    if crate::utf8::as_str(&bytes).is_err() {
+    if !crate::utf8::is_utf8(&bytes) {
         return Err(bytes);
     }
-    // SAFETY: these exact bytes were just accepted as UTF-8 (by std, or by
-    // `simdutf8`, whose verdict agrees with std's; tested below), and
-    // `Bytes` is immutable, so they stay valid.
+    // SAFETY: these exact bytes were just accepted as UTF-8 (as all ASCII,
+    // or by std, or by `simdutf8`, whose verdict agrees with std's; tested
+    // below), and `Bytes` is immutable, so they stay valid.
     Ok(unsafe { ByteString::from_bytes_unchecked(bytes) })
 }
 
