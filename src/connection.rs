@@ -135,6 +135,11 @@ impl Message {
     }
 
     /// The message, borrowed.
+    ///
+    /// ```
+    /// use rfc6455::{Message, MessageRef};
+    /// assert_eq!(Message::from("hi").as_ref(), MessageRef::Text("hi"));
+    /// ```
     pub fn as_ref(&self) -> MessageRef<'_> {
         match self {
             Message::Text(t) => MessageRef::Text(t),
