@@ -42,6 +42,8 @@ pub(crate) struct ReadBuffer {
     allocated: usize,
     /// Bytes taken from the front since the start of the stream.
     consumed: u64,
+    /// Input arrived since the input was last drained.
+    received: bool,
     /// More than `IDLE_CAPACITY` bytes were held since the input was last
     /// drained.
     used_large: bool,
@@ -181,6 +183,7 @@ impl ReadBuffer {
     pub(crate) fn replace(&mut self, buf: Vec<u8>) {
         self.start = 0;
         self.filled = buf.len();
+        self.received = true;
         self.used_large |= buf.capacity() > IDLE_CAPACITY;
         self.allocated = buf.capacity();
         // A `Vec` turns into a uniquely owned `Bytes`, hence into a
@@ -201,16 +204,18 @@ impl ReadBuffer {
     /// Notes what the buffer holds, for [`shrink_if_unused`](Self::shrink_if_unused).
     #[inline]
     fn note_use(&mut self) {
+        self.received = true;
         self.used_large |= self.filled > IDLE_CAPACITY;
     }
 
     /// Called whenever the input is drained: releases a large buffer that
-    /// was not needed since the last time. A run of large messages so
-    /// keeps reusing one allocation (freeing it after each, and growing a
-    /// new one, cost page faults that tripled a 1 MiB echo's time), while a
-    /// connection whose traffic turned small gives it back.
+    /// was not needed by the input that arrived since the last time. A run
+    /// of large messages so keeps reusing one allocation (freeing it after
+    /// each, and growing a new one, cost page faults that tripled a 1 MiB
+    /// echo's time), while a connection whose traffic turned small gives it
+    /// back. Polling again with nothing new received changes nothing.
     pub(crate) fn shrink_if_unused(&mut self) {
-        if std::mem::take(&mut self.used_large) {
+        if !std::mem::take(&mut self.received) || std::mem::take(&mut self.used_large) {
             return;
         }
         self.shrink();

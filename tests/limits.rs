@@ -273,6 +273,9 @@ fn assert_idle_size(conns: [(&str, &Connection); 2]) {
 fn large_buffers_are_kept_while_needed_then_shrink_back() {
     let (mut client, mut server) = after_a_large_exchange();
     // Kept for the next large message: growing them anew costs more.
+    // Polling again with nothing new changes nothing.
+    assert_eq!(server.next_event().unwrap(), None);
+    assert_eq!(client.next_event().unwrap(), None);
     assert!(client.buffer_capacity() >= 1 << 20);
     assert!(server.buffer_capacity() >= 1 << 20);
 
@@ -300,4 +303,39 @@ fn shrink_buffers_brings_an_idle_connection_back_at_once() {
     client.shrink_buffers();
     server.shrink_buffers();
     assert_idle_size([("client", &client), ("server", &server)]);
+}
+
+#[test]
+fn blocking_heartbeat_releases_large_buffers_of_an_idle_connection() {
+    let (listener, addr) = listen();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = ServerBuilder::new()
+            .heartbeat(Duration::from_millis(50), Duration::from_secs(5))
+            .read_timeout(Some(Duration::from_millis(400)))
+            .accept(stream)
+            .unwrap();
+        let message = ws.recv().unwrap().unwrap();
+        assert_eq!(message.len(), 1 << 20);
+        drop(message);
+        let after_message = ws.connection().buffer_capacity();
+        // Nothing more comes: the heartbeat fires, then the read times out.
+        let err = ws.recv().unwrap_err();
+        (after_message, ws.connection().buffer_capacity(), err)
+    });
+    let mut client = ClientBuilder::new(format!("ws://{addr}/"))
+        .connect()
+        .unwrap();
+    client.send_binary(&vec![7u8; 1 << 20]).unwrap();
+    let (after_message, idle, err) = server.join().unwrap();
+    assert!(
+        matches!(&err, Error::Io(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+        "{err:?}"
+    );
+    assert!(
+        after_message >= 1 << 20,
+        "kept after the message: {after_message}"
+    );
+    assert!(idle <= 8 * 1024, "held while idle: {idle}");
+    drop(client);
 }
