@@ -56,13 +56,15 @@
 //!
 //! `cargo bench --bench e2e -- pipelined` runs one group.
 
+mod common;
+
 use std::hint::black_box;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::measurement::Measurement;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use rfc6455::blocking::{ClientBuilder, ServerBuilder, WebSocket};
 use rfc6455::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
@@ -86,48 +88,6 @@ fn config() -> Criterion {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(20)
-}
-
-/// CPU time of the whole process (all threads, user + system), in
-/// nanoseconds, as a criterion measurement.
-struct ProcessCpuTime;
-
-static WALL: WallTime = WallTime;
-
-fn process_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-impl Measurement for ProcessCpuTime {
-    type Intermediate = u64;
-    type Value = u64;
-
-    fn start(&self) -> u64 {
-        process_cpu_ns()
-    }
-    fn end(&self, start: u64) -> u64 {
-        process_cpu_ns() - start
-    }
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-    fn zero(&self) -> u64 {
-        0
-    }
-    fn to_f64(&self, value: &u64) -> f64 {
-        *value as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        // Nanoseconds, as wall time.
-        WALL.formatter()
-    }
 }
 
 fn our_config() -> Config {
@@ -499,7 +459,7 @@ fn run<M: Measurement>(c: &mut Criterion<M>) {
 fn main() {
     if std::env::var_os("BENCH_CLOCK").is_some_and(|v| v == "cpu") {
         let mut c = config()
-            .with_measurement(ProcessCpuTime)
+            .with_measurement(common::CpuTime::PROCESS)
             .configure_from_args();
         run(&mut c);
         c.final_summary();

@@ -28,57 +28,73 @@ fn base_config() -> Criterion {
 /// Runs a bench: by default timed in this thread's CPU time, so that other
 /// processes on the (shared, two-core) machine do not inflate the numbers;
 /// `BENCH_CLOCK=wall` times wall-clock time instead (criterion's default).
-pub fn main_with(cpu: fn(&mut Criterion<ThreadCpuTime>), wall: fn(&mut Criterion<WallTime>)) {
+pub fn main_with(cpu: fn(&mut Criterion<CpuTime>), wall: fn(&mut Criterion<WallTime>)) {
     if std::env::var_os("BENCH_CLOCK").is_some_and(|v| v == "wall") {
         let mut c = base_config().configure_from_args();
         wall(&mut c);
         c.final_summary();
     } else {
         let mut c = base_config()
-            .with_measurement(ThreadCpuTime)
+            .with_measurement(CpuTime::THREAD)
             .configure_from_args();
         cpu(&mut c);
         c.final_summary();
     }
 }
 
-/// CPU time of the calling thread (user + system, so page faults and
-/// allocation count), in nanoseconds, as a criterion measurement.
-pub struct ThreadCpuTime;
+/// CPU time (user + system, so page faults and allocation count), in
+/// nanoseconds, as a criterion measurement: of the calling thread
+/// ([`CpuTime::THREAD`], the codec benches) or of the whole process
+/// ([`CpuTime::PROCESS`], the end-to-end bench's client and server threads).
+pub struct CpuTime {
+    #[cfg(unix)]
+    clock: libc::clockid_t,
+}
+
+impl CpuTime {
+    pub const THREAD: CpuTime = CpuTime {
+        #[cfg(unix)]
+        clock: libc::CLOCK_THREAD_CPUTIME_ID,
+    };
+    pub const PROCESS: CpuTime = CpuTime {
+        #[cfg(unix)]
+        clock: libc::CLOCK_PROCESS_CPUTIME_ID,
+    };
+
+    #[cfg(unix)]
+    fn now(&self) -> u64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec.
+        let rc = unsafe { libc::clock_gettime(self.clock, &mut ts) };
+        assert_eq!(rc, 0, "clock_gettime({})", self.clock);
+        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    }
+
+    #[cfg(not(unix))]
+    fn now(&self) -> u64 {
+        // No portable CPU clock: fall back to wall time.
+        static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        EPOCH
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_nanos() as u64
+    }
+}
 
 static WALL: WallTime = WallTime;
 
-#[cfg(unix)]
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-#[cfg(not(unix))]
-fn thread_cpu_ns() -> u64 {
-    // No portable thread clock: fall back to wall time.
-    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    EPOCH
-        .get_or_init(std::time::Instant::now)
-        .elapsed()
-        .as_nanos() as u64
-}
-
-impl Measurement for ThreadCpuTime {
+impl Measurement for CpuTime {
     type Intermediate = u64;
     type Value = u64;
 
     fn start(&self) -> u64 {
-        thread_cpu_ns()
+        self.now()
     }
     fn end(&self, start: u64) -> u64 {
-        thread_cpu_ns() - start
+        self.now() - start
     }
     fn add(&self, a: &u64, b: &u64) -> u64 {
         a + b
