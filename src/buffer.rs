@@ -76,6 +76,12 @@ impl ReadBuffer {
         &self.buf[self.start - n..self.start]
     }
 
+    /// The last `n` bytes consumed, which [`lend`](Self::lend) lent out.
+    #[inline]
+    pub(crate) fn lent(&self, n: usize) -> &[u8] {
+        &self.buf[self.start - n..self.start]
+    }
+
     /// How far into the stream the data starts: the bytes consumed so far.
     pub(crate) fn stream_offset(&self) -> u64 {
         self.consumed

@@ -20,8 +20,10 @@ use crate::handshake::{
     self, parse_request, parse_response, validate_request, Accept, ClientRequest, HandshakeError,
     Reject, Request, Response,
 };
+use crate::kernels;
+use crate::mask;
 use crate::unmask::Unmasker;
-use crate::utf8::{self, Utf8Bytes, Utf8Validator};
+use crate::utf8::{Utf8Bytes, Utf8Validator};
 
 /// Which end of the connection this is. Clients mask what they send and
 /// require unmasked frames; servers the reverse.
@@ -257,8 +259,10 @@ pub enum EventRef<'a> {
     /// A pong.
     Pong(&'a [u8]),
     /// A handshake or close event, as [`Connection::next_event`] reports it
-    /// (never a message, ping or pong).
-    Other(Event),
+    /// (never a message, ping or pong). Boxed: these are rare, and keeping
+    /// `EventRef` small lets the common events reach the caller in
+    /// registers.
+    Other(Box<Event>),
 }
 
 impl EventRef<'_> {
@@ -274,7 +278,7 @@ impl EventRef<'_> {
             EventRef::Message(message) => Event::Message(message.to_owned()),
             EventRef::Ping(payload) => Event::Ping(Bytes::copy_from_slice(payload)),
             EventRef::Pong(payload) => Event::Pong(Bytes::copy_from_slice(payload)),
-            EventRef::Other(event) => event,
+            EventRef::Other(event) => *event,
         }
     }
 }
@@ -637,10 +641,10 @@ impl Connection {
     // back to the caller in registers: returned through memory from a
     // call, the event cost a store-forwarding stall, a fifth of a small
     // frame's time. The work happens out of line, in `next_fast`.
-    #[inline]
+    #[inline(always)]
     pub fn next_event_ref(&mut self) -> Result<Option<EventRef<'_>>, Error> {
         match self.next_fast() {
-            Fast::Lend(frame) => Ok(Some(self.lend(frame))),
+            Fast::Lend(frame) => self.lend(frame),
             Fast::Drained => self.input_drained().map(|()| None),
             Fast::General => self.next_event_ref_general(),
         }
@@ -680,7 +684,9 @@ impl Connection {
             return Err(self.fail_with(violation));
         }
         if !matches!(self.state, ReadyState::Open | ReadyState::Closing) {
-            return Ok(self.next_event()?.map(EventRef::Other));
+            return Ok(self
+                .next_event()?
+                .map(|event| EventRef::Other(Box::new(event))));
         }
         loop {
             let frame = match self
@@ -694,7 +700,7 @@ impl Connection {
                 Some(Err(violation)) => return Err(self.fail_with(violation)),
             };
             match self.lendable(&frame) {
-                Ok(Some(lendable)) => return Ok(Some(self.lend(lendable))),
+                Ok(Some(lendable)) => return self.lend(lendable),
                 Ok(None) => {}
                 Err(violation) => return Err(self.fail_with(violation)),
             }
@@ -703,7 +709,7 @@ impl Connection {
                     let message = self.lent.insert(message);
                     return Ok(Some(EventRef::Message(message.as_ref())));
                 }
-                Ok(Some(event)) => return Ok(Some(EventRef::Other(event))),
+                Ok(Some(event)) => return Ok(Some(EventRef::Other(Box::new(event)))),
                 Ok(None) => {}
                 Err(violation) => return Err(self.fail_with(violation)),
             }
@@ -720,15 +726,8 @@ impl Connection {
         let (start, end) = (header.header_len, frame.end());
         let kind = match header.opcode {
             OpCode::Binary if header.fin => LentKind::Binary,
-            OpCode::Text if header.fin && frame.validated == 0 => {
-                // Checked before lending, so that failing can still change
-                // the connection; the second check, on the lent bytes, is
-                // what makes them a `str` without `unsafe`.
-                if !utf8::is_utf8(&self.input.data()[start..end]) {
-                    return Err(ProtocolError::InvalidUtf8);
-                }
-                LentKind::Text
-            }
+            // Checked as it is lent.
+            OpCode::Text if header.fin && frame.validated == 0 => LentKind::Text,
             OpCode::Ping => {
                 // The decoder refuses longer control payloads.
                 let mut copy = [0u8; MAX_CONTROL_PAYLOAD];
@@ -747,23 +746,33 @@ impl Connection {
         }))
     }
 
-    /// Takes a lendable frame out of the input and lends its payload.
+    /// Takes a lendable frame out of the input and lends its payload; text
+    /// is checked here, once, and fails the connection if it is not UTF-8.
     #[inline(always)]
-    fn lend(&mut self, frame: Lendable) -> EventRef<'_> {
-        let payload = &self.input.lend(frame.end)[frame.start as usize..];
-        match frame.kind {
-            LentKind::Binary => EventRef::Message(MessageRef::Binary(payload)),
-            // Checked in `lendable`.
+    fn lend(&mut self, frame: Lendable) -> Result<Option<EventRef<'_>>, Error> {
+        let (start, end) = (frame.start as usize, frame.end);
+        let event = match frame.kind {
             LentKind::Text => {
-                EventRef::Message(MessageRef::Text(utf8::as_str(payload).unwrap_or_default()))
+                self.input.lend(end);
+                return match kernels::str_or_back(self, |conn| &conn.input.lent(end)[start..]) {
+                    Ok(text) => Ok(Some(EventRef::Message(MessageRef::Text(text)))),
+                    Err(conn) => Err(conn.fail_with(ProtocolError::InvalidUtf8)),
+                };
             }
-            LentKind::Ping => EventRef::Ping(payload),
-            LentKind::Pong => EventRef::Pong(payload),
-        }
+            LentKind::Binary => {
+                EventRef::Message(MessageRef::Binary(&self.input.lend(end)[start..]))
+            }
+            LentKind::Ping => EventRef::Ping(&self.input.lend(end)[start..]),
+            LentKind::Pong => EventRef::Pong(&self.input.lend(end)[start..]),
+        };
+        Ok(Some(event))
     }
 
     /// Input ran out: report a transport that ended before the close
     /// handshake, or let an idle buffer shrink.
+    // Out of line: `next_event_ref` inlines into its callers, and this is
+    // not its hot path.
+    #[inline(never)]
     fn input_drained(&mut self) -> Result<(), Error> {
         if self.eof && !self.close_received {
             self.state = ReadyState::Closed;
@@ -874,14 +883,23 @@ impl Connection {
         if self.close_received {
             return Ok(None);
         }
-        // Payloads arrive unmasked (see `unmask`): a server unmasks them as
-        // they are received, and a client refuses masked frames.
         let mut frame = match self.frame {
             Some(frame) => frame,
-            None => match FrameHeader::decode(self.input.data())? {
-                None => return Ok(None),
-                Some(header) => self.start_frame(header)?,
-            },
+            None => {
+                if let Some(frame) = self.whole_short_message() {
+                    return Ok(Some(frame));
+                }
+                // Past this, payloads are plain (see `unmask`): a server
+                // unmasks them as they are received, and a client refuses
+                // masked frames.
+                if self.role == Role::Server {
+                    self.unmasker.unmask_front(&mut self.input);
+                }
+                match FrameHeader::decode(self.input.data())? {
+                    None => return Ok(None),
+                    Some(header) => self.start_frame(header)?,
+                }
+            }
         };
         let header = frame.header;
         let start = header.header_len;
@@ -903,6 +921,59 @@ impl Connection {
         }
         self.frame = None;
         Ok(Some(frame))
+    }
+
+    /// The common case, read in a few instructions: a whole message in one
+    /// frame with a 7-bit length (the payload unmasked here if the
+    /// unmasker left it masked), at the front of the input. `None` sends
+    /// the frame through [`FrameHeader::decode`] and
+    /// [`start_frame`](Self::start_frame), which also judge every frame
+    /// this one turns away.
+    #[inline(always)]
+    fn whole_short_message(&mut self) -> Option<PartialFrame> {
+        let data = self.input.data();
+        let [b0, b1, ..] = *data else {
+            return None;
+        };
+        // FIN, no RSV bits, text or binary; no fragmented message under way.
+        let opcode = match b0 {
+            0x81 => OpCode::Text,
+            0x82 => OpCode::Binary,
+            _ => return None,
+        };
+        let masked = b1 & 0x80 != 0;
+        let len = (b1 & 0x7f) as usize;
+        let header_len = if masked { 6 } else { 2 };
+        if self.assembly.is_some()
+            || len > MAX_SHORT_PAYLOAD
+            || masked != (self.role == Role::Server)
+            || data.len() < header_len + len
+            || len > self.config.max_frame_size
+            || len > self.config.max_message_size
+        {
+            return None;
+        }
+        let mask = if masked {
+            let key = [data[2], data[3], data[4], data[5]];
+            if self.unmasker.take_front(&self.input, header_len + len) {
+                // Too short for the vector kernel: inline words.
+                mask::apply_mask_words(&mut self.input.data_mut()[6..6 + len], key);
+            }
+            Some(key)
+        } else {
+            None
+        };
+        Some(PartialFrame {
+            header: FrameHeader {
+                fin: true,
+                rsv: 0,
+                opcode,
+                mask,
+                payload_len: len as u64,
+                header_len,
+            },
+            validated: 0,
+        })
     }
 
     /// Takes a complete frame out of the input and applies it.

@@ -13,6 +13,14 @@
 //! frame boundary. It never judges a header: when one is unmasked it
 //! stops, and the decoder reports the error when it reaches that frame (as
 //! it does for any other malformed header).
+//!
+//! Short frames that have arrived whole are the exception: the unmasker
+//! stops at such a frame and leaves it (and whatever follows it) masked.
+//! The connection's decoder reads the header of such a frame anyway, and
+//! unmasks its few bytes right then ([`Unmasker::take_front`]); a separate
+//! pass over every small frame cost more than the frame's whole decode.
+//! Before the decoder's general path reads a frame, [`Unmasker::unmask_front`]
+//! catches up, so that path only ever sees plain payloads.
 
 use crate::buffer::ReadBuffer;
 use crate::mask::apply_mask;
@@ -22,6 +30,10 @@ const FUSE_MIN: u64 = 4 * 1024;
 /// Plain copies go in pieces this size, so they are still in L1/L2 when
 /// unmasked.
 const PLAIN_PIECE: usize = 16 * 1024;
+/// Whole frames with payloads up to this long are left for the decoder to
+/// unmask (see the module documentation): the decoder's fast path reads
+/// 7-bit lengths only.
+const LAZY_MAX: u64 = crate::frame::MAX_SHORT_PAYLOAD as u64;
 
 enum Header {
     Incomplete,
@@ -116,13 +128,40 @@ impl Unmasker {
         }
     }
 
-    /// Unmasks in place whatever arrived in `input` since the last call.
+    /// Unmasks in place whatever arrived in `input` since the last call,
+    /// up to the first short frame that has arrived whole.
     pub(crate) fn scan(&mut self, input: &mut ReadBuffer) {
+        self.scan_from(input, false);
+    }
+
+    /// Makes sure the frame at the front of `input` is unmasked (as far as
+    /// it has arrived), then scans on as [`scan`](Self::scan) does.
+    pub(crate) fn unmask_front(&mut self, input: &mut ReadBuffer) {
+        if self.pos == input.stream_offset() {
+            self.scan_from(input, true);
+        }
+    }
+
+    /// Whether the frame at the front of `input`, which has arrived whole,
+    /// is still masked, and if so takes it over: the caller unmasks it,
+    /// and the unmasker goes on after it. `frame_len` counts the header.
+    #[inline(always)]
+    pub(crate) fn take_front(&mut self, input: &ReadBuffer, frame_len: usize) -> bool {
+        if self.pos != input.stream_offset() {
+            // Scanned already (it arrived in pieces), so unmasked.
+            return false;
+        }
+        self.pos += frame_len as u64;
+        true
+    }
+
+    fn scan_from(&mut self, input: &mut ReadBuffer, mut eager: bool) {
         let base = input.stream_offset();
         let data = input.data_mut();
         let end = base + data.len() as u64;
-        // Only complete frames leave the buffer, and those were processed,
-        // so `pos` is never behind `base` while the connection is open.
+        // Only complete frames leave the buffer, and those were unmasked
+        // (here, or by the decoder through `take_front`), so `pos` is never
+        // behind `base` while the connection is open.
         while self.pos >= base && self.pos < end {
             let at = (self.pos - base) as usize;
             if self.payload_left > 0 {
@@ -141,6 +180,11 @@ impl Unmasker {
                     payload_len,
                     key,
                 } => {
+                    let whole = payload_len <= (end - self.pos) - header_len as u64;
+                    if whole && payload_len <= LAZY_MAX && !eager {
+                        return;
+                    }
+                    eager = false;
                     self.pos += header_len as u64;
                     self.payload_left = payload_len;
                     self.key = key;
@@ -162,6 +206,60 @@ impl Unmasker {
 mod tests {
     use super::*;
     use crate::frame::FrameHeader;
+
+    fn masked_frame(payload: &[u8], key: [u8; 4]) -> Vec<u8> {
+        let mut header = [0u8; crate::frame::MAX_HEADER_LEN];
+        let n = FrameHeader::encode(
+            &mut header,
+            true,
+            crate::frame::OpCode::Binary,
+            Some(key),
+            payload.len() as u64,
+        );
+        let mut frame = header[..n].to_vec();
+        let mut masked = payload.to_vec();
+        apply_mask(&mut masked, key, 0);
+        frame.extend(masked);
+        frame
+    }
+
+    /// A short frame that arrived whole stays masked, and so does all
+    /// behind it, until the decoder takes it (`take_front`) or asks for it
+    /// unmasked (`unmask_front`); a frame arriving in pieces is unmasked as
+    /// it comes.
+    #[test]
+    fn short_whole_frames_are_left_to_the_decoder() {
+        let key = [1, 2, 3, 4];
+        let short = masked_frame(b"short", key);
+        let large = masked_frame(&[7u8; 5000], key);
+        let mut input = ReadBuffer::default();
+        let mut unmasker = Unmasker::default();
+        let wire: Vec<u8> = [&short[..], &short, &large].concat();
+        unmasker.receive(&mut input, &wire);
+        assert_eq!(input.data(), &wire[..], "nothing unmasked yet");
+
+        // The decoder unmasks the first itself.
+        assert!(unmasker.take_front(&input, short.len()));
+        input.lend(short.len());
+        // The general path asks for the second unmasked; the scan then
+        // stops at nothing short, so it goes on through the large frame.
+        unmasker.unmask_front(&mut input);
+        assert_eq!(&input.data()[6..11], b"short");
+        assert!(
+            !unmasker.take_front(&input, short.len()),
+            "already unmasked"
+        );
+        input.lend(short.len());
+        assert!(input.data()[8..].iter().all(|&b| b == 7));
+
+        // A short frame in two pieces is unmasked as it arrives.
+        let mut input = ReadBuffer::default();
+        let mut unmasker = Unmasker::default();
+        unmasker.receive(&mut input, &short[..8]);
+        unmasker.receive(&mut input, &short[8..]);
+        assert_eq!(&input.data()[6..], b"short");
+        assert!(!unmasker.take_front(&input, short.len()));
+    }
 
     /// Wherever the decoder accepts a masked header, the unmasker finds the
     /// same header length, payload length and key; and it never reads a
