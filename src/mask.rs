@@ -171,8 +171,8 @@ pub(crate) fn mask_copy_words(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
     }
 }
 
-/// The plain reference: one byte at a time.
-#[inline]
+/// The plain reference the kernels are tested against: one byte at a time.
+#[cfg(test)]
 pub(crate) fn apply_mask_bytewise(data: &mut [u8], key: [u8; 4], offset: usize) {
     for (i, b) in data.iter_mut().enumerate() {
         *b ^= key[(i + offset) & 3];
