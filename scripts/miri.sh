@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the tests of src/kernels.rs, the crate's only module that allows
+# `unsafe`, under Miri, which reports undefined behaviour: out-of-bounds or
+# unaligned access, and borrows used after they were invalidated. All of
+# them under Stacked Borrows, and the test of `str_or_back` (which hands
+# out a shared borrow from one branch and the exclusive one from the
+# other) under Tree Borrows too.
+#
+#   scripts/miri.sh
+#
+# Installs a nightly toolchain with the miri component on first use
+# (rustup; about a minute). Under Miri the kernel tests run on fewer
+# lengths and alignments (see `cfg!(miri)` in the tests): it interprets
+# every step, about a thousand times slower than native code.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! cargo +nightly miri --version >/dev/null 2>&1; then
+    echo "== installing nightly with miri (rustup)"
+    rustup toolchain install nightly --profile minimal --component miri,rust-src
+fi
+cargo +nightly miri setup >/dev/null
+
+echo "== Miri, Stacked Borrows"
+cargo +nightly miri test --lib kernels::
+echo "== Miri, Tree Borrows"
+MIRIFLAGS="-Zmiri-tree-borrows" cargo +nightly miri test --lib kernels::tests::str_or_back
