@@ -38,6 +38,9 @@
 //! names the payload size and the frames per iteration (`1024B_x4041`), so
 //! per-frame time is the median divided by the frame count.
 //!
+//! Group `decode_header` times header parsing alone: `FrameHeader::decode`
+//! and tungstenite's `FrameHeader::parse` over the same masked 16 B frames.
+//!
 //! `cargo bench --bench decode -- masked_binary/rfc6455` runs a subset.
 
 mod common;
@@ -48,7 +51,9 @@ use std::io::Read;
 use common::{frame_count, mask_key, param, payload, wire, MemStream, SIZES};
 use criterion::measurement::Measurement;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
+use rfc6455::frame::FrameHeader;
 use rfc6455::{Config, Connection, Event, EventRef, Role};
+use tungstenite::protocol::frame::FrameHeader as TFrameHeader;
 use tungstenite::protocol::{Role as TRole, WebSocket, WebSocketConfig};
 use tungstenite::Message as TMessage;
 
@@ -315,6 +320,39 @@ fn bench_group<M: Measurement>(c: &mut Criterion<M>, masked: bool, text: bool) {
     group.finish();
 }
 
+/// Header parsing alone: `FrameHeader::decode` (the public decoder the
+/// connection falls back on) and tungstenite's `FrameHeader::parse` over
+/// the same buffer of masked 16-byte frames, each skipping the payload.
+fn header_group<M: Measurement>(c: &mut Criterion<M>) {
+    const FRAMES: usize = 65536;
+    let wire = wire(&payload(16, false), FRAMES, false, true);
+    let mut group = c.benchmark_group("decode_header");
+    group.throughput(Throughput::Elements(FRAMES as u64));
+    let id = format!("masked_16B_x{FRAMES}");
+    group.bench_function(BenchmarkId::new("rfc6455", &id), |b| {
+        b.iter(|| {
+            let mut at = 0;
+            let wire = black_box(&wire[..]);
+            while at < wire.len() {
+                let header = FrameHeader::decode(&wire[at..]).unwrap().unwrap();
+                at += header.header_len + header.payload_len as usize;
+            }
+            at
+        })
+    });
+    group.bench_function(BenchmarkId::new("tungstenite", &id), |b| {
+        b.iter(|| {
+            let mut cursor = std::io::Cursor::new(black_box(&wire[..]));
+            while (cursor.position() as usize) < wire.len() {
+                let (_, len) = TFrameHeader::parse(&mut cursor).unwrap().unwrap();
+                cursor.set_position(cursor.position() + len);
+            }
+            cursor.position()
+        })
+    });
+    group.finish();
+}
+
 fn decode<M: Measurement>(c: &mut Criterion<M>) {
     common::check_kernels();
     // What reading the clock around each iteration costs (for the
@@ -323,6 +361,7 @@ fn decode<M: Measurement>(c: &mut Criterion<M>) {
         .bench_function("per_iteration_overhead", |b| {
             b.iter_batched_ref(|| 0u64, |x| *black_box(x), BatchSize::PerIteration)
         });
+    header_group(c);
     for masked in [true, false] {
         for text in [false, true] {
             bench_group(c, masked, text);
