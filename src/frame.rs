@@ -124,6 +124,7 @@ impl FrameHeader {
     /// form) is accepted: section 5.2 requires the minimal form of senders,
     /// which [`encode`](Self::encode) always uses, and failing a peer for it
     /// would buy nothing.
+    #[inline]
     pub fn decode(buf: &[u8]) -> Result<Option<FrameHeader>, ProtocolError> {
         let [b0, b1, ..] = *buf else { return Ok(None) };
         let fin = b0 & 0x80 != 0;
