@@ -23,12 +23,13 @@ from collections import defaultdict
 GIB = 1024**3
 
 DECODE_FUNCS = [
-    "rfc6455", "rfc6455_read_buf", "rfc6455_adapter_reads", "rfc6455_decode_only", "tungstenite", "memcpy",
+    "rfc6455", "rfc6455_borrowed", "rfc6455_read_buf", "rfc6455_adapter_reads", "rfc6455_decode_only", "tungstenite", "memcpy",
     "copy_unmask_avx2", "unmask_in_place_avx2", "apply_mask_in_place", "utf8_std",
     "utf8_simdutf8",
 ]
 DECODE_RATIOS = [
     ("rfc6455", "tungstenite"),
+    ("rfc6455_borrowed", "tungstenite"),
     ("rfc6455_read_buf", "tungstenite"),
     ("rfc6455_adapter_reads", "tungstenite"),
     ("rfc6455", "memcpy"),
@@ -134,7 +135,14 @@ def main():
     print("Ratios: how many times faster the first is (≥ 1 shown as N×, else as %).\n")
     for group in sorted(groups):
         rows = groups[group]
-        if group.startswith("decode_"):
+        if group == "decode_header":
+            print(f"### {group}\n\n| benchmark | per header |\n|---|---|")
+            for param in rows:
+                count = int(param.rsplit("_x", 1)[1])
+                for fn, r in sorted(rows[param].items()):
+                    print(f"| {fn}/{param} | {fmt_time(r['median_ns'] / count)} |")
+            print()
+        elif group.startswith("decode_"):
             print(table(group, rows, DECODE_FUNCS, DECODE_RATIOS, overhead_ns))
         elif group.startswith("encode_"):
             print(table(group, rows, ENCODE_FUNCS, ENCODE_RATIOS, 0.0))

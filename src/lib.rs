@@ -21,7 +21,7 @@
 //! | [`mask`] | the masking kernel |
 //! | `unmask` (private) | a server's unmasking of payloads as they arrive, fused with the copy into the read buffer |
 //! | [`utf8`] | incremental, fail-fast UTF-8 validation; [`Utf8Bytes`] |
-//! | `kernels` (private) | the one module allowed `unsafe`: the masking loops built for AVX2, and SIMD-validated text wrapped as a `str` |
+//! | `kernels` (private) | the one module allowed `unsafe`: the masking loops built for AVX2, checked text wrapped as a `str`, and a lent text checked once |
 //! | [`close`] | [`CloseCode`], what may be sent and received |
 //! | [`connection`] | the state machine: [`ReadyState`], [`Config`] limits, reassembly, auto-pong, close handshake, output queue |
 //! | [`blocking`] | `WebSocket<S: Read + Write>` over any stream, client `connect`, server `accept`; imports the core, never the reverse |
