@@ -119,12 +119,41 @@ impl Unmasker {
                 input.extend_masked(&src[..n], self.key, self.phase);
                 self.advance(n);
                 src = &src[n..];
+            } else if let Some(header_len) = self.large_header_next(input, src) {
+                // Copy just the header, so that all of the payload is
+                // unmasked as it is copied (not the first piece in place).
+                input.extend(&src[..header_len]);
+                src = &src[header_len..];
             } else {
                 let n = src.len().min(PLAIN_PIECE);
                 input.extend(&src[..n]);
                 src = &src[n..];
                 self.scan(input);
             }
+        }
+    }
+
+    /// If `src` continues `input` right where the unmasker is, at a frame
+    /// header, and that frame's payload is large enough to be unmasked as
+    /// it is copied: takes the header in, and says how long it is.
+    fn large_header_next(&mut self, input: &ReadBuffer, src: &[u8]) -> Option<usize> {
+        let caught_up = self.pos == input.stream_offset() + input.len() as u64;
+        if !caught_up || self.payload_left > 0 || self.stopped {
+            return None;
+        }
+        match masked_header(src) {
+            Header::Masked {
+                header_len,
+                payload_len,
+                key,
+            } if payload_len >= FUSE_MIN => {
+                self.pos += header_len as u64;
+                self.payload_left = payload_len;
+                self.key = key;
+                self.phase = 0;
+                Some(header_len)
+            }
+            _ => None,
         }
     }
 
@@ -251,6 +280,19 @@ mod tests {
         );
         input.lend(short.len());
         assert!(input.data()[8..].iter().all(|&b| b == 7));
+
+        // A large frame at a frame boundary: its header is taken in alone,
+        // then the whole payload unmasked as it is copied.
+        let mut input = ReadBuffer::default();
+        let mut unmasker = Unmasker::default();
+        unmasker.receive(&mut input, &[&large[..], &short].concat());
+        assert_eq!(&input.data()[..8], &large[..8]);
+        assert!(input.data()[8..large.len()].iter().all(|&b| b == 7));
+        assert_eq!(
+            &input.data()[large.len()..],
+            &short[..],
+            "left to the decoder"
+        );
 
         // A short frame in two pieces is unmasked as it arrives.
         let mut input = ReadBuffer::default();
