@@ -1246,8 +1246,10 @@ impl Connection {
         Ok(())
     }
 
-    /// Queues a message. A server queues a large payload by reference
-    /// instead of copying it (the write then uses a vectored write).
+    /// Queues a message. A large payload (16 KiB or more) is queued by
+    /// reference instead of copied: a server writes it as it is, with a
+    /// vectored write; a client masks it a piece at a time as the writes
+    /// take it, so it is never copied whole.
     pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         let message = message.into();
         self.check_data_send(message.len())?;
@@ -1255,11 +1257,18 @@ impl Connection {
             Message::Text(t) => (OpCode::Text, t.into_bytes()),
             Message::Binary(b) => (OpCode::Binary, b),
         };
-        if self.role == Role::Server && payload.len() >= SHARE_THRESHOLD {
+        if payload.len() >= SHARE_THRESHOLD {
+            let mask = self
+                .mask_keys
+                .as_mut()
+                .map(|keys| keys.next_u32().to_ne_bytes());
             let mut header = [0u8; MAX_HEADER_LEN];
-            let n = FrameHeader::encode(&mut header, true, opcode, None, payload.len() as u64);
+            let n = FrameHeader::encode(&mut header, true, opcode, mask, payload.len() as u64);
             self.output.extend(&header[..n]);
-            self.output.push_shared(payload);
+            match mask {
+                None => self.output.push_shared(payload),
+                Some(key) => self.output.push_masked(payload, key),
+            }
         } else {
             self.write_frame(opcode, true, &payload);
         }
