@@ -105,9 +105,11 @@ impl ReadBuffer {
         if self.buf.len() - self.filled < want {
             self.buf.truncate(self.filled);
             self.buf.reserve(want);
-            let cap = self.buf.capacity();
-            self.buf.resize(cap, 0);
-            self.allocated = self.allocated.max(cap);
+            self.allocated = self.allocated.max(self.buf.capacity());
+            // Zero only what this read may fill: the rest of a large
+            // allocation (one a large frame was read into) may never be
+            // read into this way.
+            self.buf.resize(self.filled + want, 0);
         }
         &mut self.buf[self.filled..]
     }
@@ -184,6 +186,27 @@ impl ReadBuffer {
         self.filled -= n;
         self.consumed += n as u64;
         self.buf.split_to(n)
+    }
+
+    /// Takes the data out as a `Vec` with room for `capacity` bytes in all,
+    /// for a reader that appends (see [`replace`](Self::replace)): the
+    /// buffer's own allocation when nothing else holds it and it is large
+    /// enough (so a run of large frames reuses one allocation, and what
+    /// was already read is not copied), a new one otherwise.
+    pub(crate) fn take_vec(&mut self, capacity: usize) -> Vec<u8> {
+        self.release();
+        self.buf.truncate(self.filled);
+        let mut buf = std::mem::take(&mut self.buf);
+        self.filled = 0;
+        self.allocated = 0;
+        if buf.try_reclaim(capacity.saturating_sub(buf.len())) {
+            // Unique and large enough: becomes a `Vec` without copying.
+            Vec::from(buf)
+        } else {
+            let mut vec = Vec::with_capacity(capacity.max(buf.len()));
+            vec.extend_from_slice(&buf);
+            vec
+        }
     }
 
     /// Takes `buf` (all of it received data) as the buffer, without copying.

@@ -544,7 +544,8 @@ impl Connection {
     /// [`read_buf`](Self::read_buf): `fill` gets the bytes received so far
     /// with room reserved for the rest of the current frame, and whatever
     /// it appends counts as received. The payload then reaches the caller
-    /// in that same allocation.
+    /// in that same allocation, and once the caller drops it the next large
+    /// frame is read into it again.
     ///
     /// This is for large frames: `read_buf` must hand out initialised
     /// memory, which costs a pass of zeroing over every new buffer, while
@@ -567,8 +568,9 @@ impl Connection {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn receive_with<R>(&mut self, fill: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        let mut buf = Vec::with_capacity(self.input.len() + self.frame_remaining());
-        buf.extend_from_slice(self.input.data());
+        let mut buf = self
+            .input
+            .take_vec(self.input.len() + self.frame_remaining());
         let result = fill(&mut buf);
         self.input.replace(buf);
         if self.state == ReadyState::Closed {
@@ -1506,6 +1508,48 @@ mod tests {
                     }
                     other => panic!("len {len}: {other:?}"),
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn receive_with_reuses_the_buffer_once_the_last_message_is_dropped() {
+        let mut client = Connection::open(Role::Client, large_config());
+        let mut server = Connection::open(Role::Server, large_config());
+        let mut held = Vec::new();
+        let mut last_ptr = None;
+        for round in 0..4u8 {
+            let data = pattern(1 << 20, round);
+            client.send(Bytes::from(data.clone())).unwrap();
+            let wire = drain(&mut client);
+            // The header and a first piece arrive, then the rest of the
+            // frame is read into the buffer `receive_with` hands out.
+            server.receive(&wire[..1000]);
+            assert_eq!(server.next_event().unwrap(), None);
+            let ptr = server.receive_with(|buf| {
+                buf.extend_from_slice(&wire[1000..]);
+                buf.as_ptr()
+            });
+            if round == 2 {
+                // The previous message is still held: a new allocation.
+                assert_ne!(Some(ptr), last_ptr);
+            } else if round > 0 {
+                assert_eq!(Some(ptr), last_ptr, "round {round}: not reused");
+            }
+            last_ptr = Some(ptr);
+            match server.next_event().unwrap() {
+                Some(Event::Message(Message::Binary(got))) => {
+                    assert!(got == data, "round {round}: wrong payload");
+                    // Round 1's message outlives round 2's read.
+                    if round == 1 {
+                        held.push((got, data));
+                    }
+                }
+                other => panic!("round {round}: {other:?}"),
+            }
+            if round == 2 {
+                let (got, data) = held.pop().unwrap();
+                assert!(got == data, "a held message changed");
             }
         }
     }
