@@ -985,6 +985,20 @@ impl Connection {
     fn take_frame(&mut self, frame: PartialFrame) -> Result<Option<Event>, ProtocolError> {
         // One split for header and payload, then drop the header from the
         // frozen slice: cheaper than advancing the buffer separately.
+        if frame.header.payload_len <= COPY_MAX as u64 {
+            // A short payload is copied out: an allocation costs less than
+            // sharing the read buffer (two atomic reference count updates),
+            // and a message the caller keeps does not pin that buffer.
+            let header = frame.header;
+            let bytes = &self.input.lend(frame.end())[header.header_len..];
+            if header.opcode == OpCode::Text && header.fin && frame.validated == 0 {
+                // Checked where it lies, not in the copy just written.
+                let text = crate::utf8::as_str(bytes).map_err(|_| ProtocolError::InvalidUtf8)?;
+                return Ok(Some(Event::Message(Message::Text(Utf8Bytes::from(text)))));
+            }
+            let payload = Bytes::copy_from_slice(bytes);
+            return self.complete_frame(frame, payload);
+        }
         let mut payload = self.input.split_to(frame.end()).freeze();
         payload.advance(frame.header.header_len);
         self.complete_frame(frame, payload)
@@ -1414,6 +1428,8 @@ impl Connection {
     }
 }
 
+/// Received payloads at most this large are copied out, not shared.
+const COPY_MAX: usize = 128;
 /// Payloads at least this large are queued by reference, not copied.
 const SHARE_THRESHOLD: usize = 16 * 1024;
 
