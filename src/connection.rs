@@ -595,16 +595,36 @@ impl Connection {
     ///
     /// A protocol violation returns [`Error::Protocol`]; the close frame
     /// with its code is already queued, and the connection is closed.
+    // Inlined like `next_event_ref`, so that a whole message in one frame
+    // reaches the caller without a round trip through memory.
+    #[inline(always)]
     pub fn next_event(&mut self) -> Result<Option<Event>, Error> {
-        self.lent = None;
+        match self.next_fast() {
+            Fast::Lend(frame) => self.take_lendable(frame),
+            Fast::Drained => self.input_drained().map(|()| None),
+            Fast::General => self.next_event_general(),
+        }
+    }
+
+    /// Everything else `next_event` may report: errors, handshake and
+    /// close events, fragmented messages.
+    fn next_event_general(&mut self) -> Result<Option<Event>, Error> {
+        if let Some(violation) = self.violation.take() {
+            return Err(self.fail_with(violation));
+        }
         match self.state {
             ReadyState::Connecting => self.next_handshake_event(),
             ReadyState::Closed => Ok(None),
             ReadyState::Open | ReadyState::Closing => loop {
-                let frame = match self.next_complete_frame() {
-                    Ok(Some(frame)) => frame,
-                    Ok(None) => return self.input_drained().map(|()| None),
-                    Err(violation) => return Err(self.fail_with(violation)),
+                let frame = match self
+                    .frame_ready
+                    .take()
+                    .map(Ok)
+                    .or_else(|| self.next_complete_frame().transpose())
+                {
+                    Some(Ok(frame)) => frame,
+                    None => return self.input_drained().map(|()| None),
+                    Some(Err(violation)) => return Err(self.fail_with(violation)),
                 };
                 match self.take_frame(frame) {
                     Ok(Some(event)) => return Ok(Some(event)),
@@ -613,6 +633,38 @@ impl Connection {
                 }
             },
         }
+    }
+
+    /// Takes a lendable frame out of the input and hands its payload over:
+    /// a short one copied, a long one shared with the read buffer.
+    #[inline(always)]
+    fn take_lendable(&mut self, frame: Lendable) -> Result<Option<Event>, Error> {
+        let (start, end) = (frame.start as usize, frame.end);
+        let payload = if end - start <= COPY_MAX {
+            let bytes = &self.input.lend(end)[start..];
+            if let LentKind::Text = frame.kind {
+                // Checked where it lies, not in the copy just written.
+                return match crate::utf8::as_str(bytes) {
+                    Ok(text) => Ok(Some(Event::Message(Message::Text(Utf8Bytes::from(text))))),
+                    Err(_) => Err(self.fail_with(ProtocolError::InvalidUtf8)),
+                };
+            }
+            Bytes::copy_from_slice(bytes)
+        } else {
+            let mut payload = self.input.split_to(end).freeze();
+            payload.advance(start);
+            payload
+        };
+        let event = match frame.kind {
+            LentKind::Text => match Utf8Bytes::try_from(payload) {
+                Ok(text) => Event::Message(Message::Text(text)),
+                Err(_) => return Err(self.fail_with(ProtocolError::InvalidUtf8)),
+            },
+            LentKind::Binary => Event::Message(Message::Binary(payload)),
+            LentKind::Ping => Event::Ping(payload),
+            LentKind::Pong => Event::Pong(payload),
+        };
+        Ok(Some(event))
     }
 
     /// Like [`next_event`](Self::next_event), but lends the payload of a
