@@ -175,11 +175,11 @@ pub(crate) fn blocks_str(bytes: &[u8]) -> Option<&str> {
 }
 
 /// From this length on, [`blocks_str`] checks with `simdutf8`'s basic form.
-const LONG_TEXT: usize = 1024;
+pub(crate) const LONG_TEXT: usize = 1024;
 
 /// `at`, or the start of a code point that `at` cuts (if `bytes` are
 /// UTF-8 there; otherwise any place does, as both sides get checked).
-fn code_point_start(bytes: &[u8], at: usize) -> usize {
+pub(crate) fn code_point_start(bytes: &[u8], at: usize) -> usize {
     for back in 1..=3.min(at) {
         let byte = bytes[at - back];
         if byte & 0xc0 != 0x80 {

@@ -67,6 +67,14 @@ impl Utf8Validator {
                 Err(_) => {}
             }
         }
+        if input.len() >= crate::kernels::LONG_TEXT {
+            // The fastest SIMD check takes all but a code point cut at the
+            // end (any error before it is final: a continuation cannot
+            // mend it); the rest, at most three bytes, goes below.
+            let cut = crate::kernels::code_point_start(input, input.len());
+            simdutf8::basic::from_utf8(&input[..cut]).map_err(|_| InvalidUtf8)?;
+            input = &input[cut..];
+        }
         // SIMD validation: several times std's speed on ASCII and more on
         // other text, with the same error details (valid_up_to, error_len).
         match simdutf8::compat::from_utf8(input) {
@@ -264,6 +272,53 @@ mod tests {
             for (at, ok) in split_everywhere(s).into_iter().enumerate() {
                 assert_eq!(ok, valid, "{s:?} split at {at}");
             }
+        }
+    }
+
+    /// Whether some continuation could still make `prefix` valid: what
+    /// a fail-fast validator must answer after being fed it.
+    fn could_be_valid(prefix: &[u8]) -> bool {
+        match std::str::from_utf8(prefix) {
+            Ok(_) => true,
+            Err(e) => e.error_len().is_none(),
+        }
+    }
+
+    #[test]
+    fn long_pieces_fail_exactly_when_std_says_no_continuation_can_help() {
+        let text = "aé€𝄞".repeat(200).into_bytes();
+        assert!(text.len() > crate::kernels::LONG_TEXT);
+        let bad: [&[u8]; 6] = [
+            b"\xff",
+            b"\x80",
+            b"\xed\xa0",
+            b"\xc0",
+            b"\xf4\x90",
+            b"\xe2\x82(",
+        ];
+        for end in text.len() - 12..=text.len() {
+            for (i, bad) in bad.iter().enumerate() {
+                for at in [0, 500, end - 5, end] {
+                    let mut piece = text[..end].to_vec();
+                    piece.splice(at..at, bad.iter().copied());
+                    let mut v = Utf8Validator::new();
+                    let fed = v.feed(&piece).is_ok();
+                    assert_eq!(fed, could_be_valid(&piece), "end {end}, bad {i} at {at}");
+                    let whole = fed && v.finish().is_ok();
+                    assert_eq!(
+                        whole,
+                        std::str::from_utf8(&piece).is_ok(),
+                        "end {end}, bad {i} at {at}"
+                    );
+                }
+            }
+            // Valid up to a cut code point: pending, then completed.
+            let mut v = Utf8Validator::new();
+            assert_eq!(v.feed(&text[..end]).is_ok(), could_be_valid(&text[..end]));
+            assert!(
+                v.feed(&text[end..]).is_ok() && v.finish().is_ok(),
+                "end {end}"
+            );
         }
     }
 
