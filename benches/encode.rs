@@ -4,8 +4,9 @@
 //!
 //! Groups `encode_server_unmasked` and `encode_client_masked`. In each:
 //!
-//! - `rfc6455_send`: `send(Message::Binary(bytes))` (a server queues a
-//!   payload of 16 KiB or more by reference), then `output()` /
+//! - `rfc6455_send`: `send(Message::Binary(bytes))` (a payload of 16 KiB
+//!   or more is queued by reference: a server's as it is, a client's masked
+//!   256 KiB at a time as `consume_output` takes it), then `output()` /
 //!   `consume_output()` into the sink until empty.
 //! - `rfc6455_send_binary`: `send_binary(&[u8])` (always copies), then the same.
 //! - `tungstenite`: `WebSocket::send(Message::Binary(bytes))` over an
@@ -13,8 +14,9 @@
 //!   the sink).
 //! - `memcpy`: copy each payload into a preallocated buffer, the ceiling for
 //!   anything that ends with the bytes in the sink.
-//! - client only: `copy_mask_avx2`, a one-pass copy + XOR of each payload,
-//!   the ceiling for a masking encoder.
+//! - client only: `copy_mask_avx2`, a one-pass copy + XOR of each payload
+//!   into a buffer as large as the payload, the ceiling for an encoder that
+//!   masks a payload whole before it is written.
 //!
 //! Throughput is wire bytes per second; the parameter names the payload
 //! size and messages per iteration, so per-frame time is the median divided
