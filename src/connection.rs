@@ -616,15 +616,8 @@ impl Connection {
             ReadyState::Connecting => self.next_handshake_event(),
             ReadyState::Closed => Ok(None),
             ReadyState::Open | ReadyState::Closing => loop {
-                let frame = match self
-                    .frame_ready
-                    .take()
-                    .map(Ok)
-                    .or_else(|| self.next_complete_frame().transpose())
-                {
-                    Some(Ok(frame)) => frame,
-                    None => return self.input_drained().map(|()| None),
-                    Some(Err(violation)) => return Err(self.fail_with(violation)),
+                let Some(frame) = self.next_frame_general()? else {
+                    return Ok(None);
                 };
                 match self.take_frame(frame) {
                     Ok(Some(event)) => return Ok(Some(event)),
@@ -632,6 +625,20 @@ impl Connection {
                     Err(violation) => return Err(self.fail_with(violation)),
                 }
             },
+        }
+    }
+
+    /// The next complete frame for the general paths: the one the fast path
+    /// decoded and left, or the next in the input; `None` once the input is
+    /// drained. An error has failed the connection.
+    fn next_frame_general(&mut self) -> Result<Option<PartialFrame>, Error> {
+        if let Some(frame) = self.frame_ready.take() {
+            return Ok(Some(frame));
+        }
+        match self.next_complete_frame() {
+            Ok(Some(frame)) => Ok(Some(frame)),
+            Ok(None) => self.input_drained().map(|()| None),
+            Err(violation) => Err(self.fail_with(violation)),
         }
     }
 
@@ -743,15 +750,8 @@ impl Connection {
                 .map(|event| EventRef::Other(Box::new(event))));
         }
         loop {
-            let frame = match self
-                .frame_ready
-                .take()
-                .map(Ok)
-                .or_else(|| self.next_complete_frame().transpose())
-            {
-                Some(Ok(frame)) => frame,
-                None => return self.input_drained().map(|()| None),
-                Some(Err(violation)) => return Err(self.fail_with(violation)),
+            let Some(frame) = self.next_frame_general()? else {
+                return Ok(None);
             };
             match self.lendable(&frame) {
                 Ok(Some(lendable)) => return self.lend(lendable),
