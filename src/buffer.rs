@@ -416,6 +416,8 @@ impl WriteQueue {
 
     /// Queues `payload` by reference, to be written masked with `key`.
     pub(crate) fn push_masked(&mut self, payload: Bytes, key: [u8; 4]) {
+        // An empty stage means "no masked chunk": never queue an empty one.
+        debug_assert!(!payload.is_empty());
         let first_masked = !self.has_staged();
         self.push_chunk(Chunk::Masked { rest: payload, key });
         if first_masked {
@@ -527,7 +529,6 @@ impl WriteQueue {
     /// Everything was written: a large tail is kept while it keeps being
     /// needed (see `ReadBuffer::shrink_if_unused`), released after a round
     /// of small writes; so is the stage.
-    #[cold]
     fn drained(&mut self) {
         if self.tail.capacity() > IDLE_CAPACITY && self.tail.len() <= IDLE_CAPACITY {
             self.tail = Vec::new();
@@ -570,7 +571,7 @@ impl WriteQueue {
                     self.chunks.pop_front();
                 }
                 Chunk::Masked { rest, key } => {
-                    let staged = self.staged_head.abs_diff(self.staged.len());
+                    let staged = self.staged.len() - self.staged_head;
                     if n < staged {
                         self.staged_head += n;
                         self.chunks_len -= n;

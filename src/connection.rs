@@ -642,15 +642,16 @@ impl Connection {
         }
     }
 
-    /// Takes a lendable frame out of the input and hands its payload over:
-    /// a short one copied, a long one shared with the read buffer.
+    /// Takes a lendable frame out of the input and hands its payload over
+    /// (see [`take_payload`](Self::take_payload)).
     #[inline(always)]
     fn take_lendable(&mut self, frame: Lendable) -> Result<Option<Event>, Error> {
+        // The same steps as `take_text` and `take_payload`, written out: built
+        // from those two, this path measured 8-10 ns slower a small frame.
         let (start, end) = (frame.start as usize, frame.end);
         let payload = if end - start <= COPY_MAX {
             let bytes = &self.input.lend(end)[start..];
             if let LentKind::Text = frame.kind {
-                // Checked where it lies, not in the copy just written.
                 return match crate::utf8::as_str(bytes) {
                     Ok(text) => Ok(Some(Event::Message(Message::Text(Utf8Bytes::from(text))))),
                     Err(_) => Err(self.fail_with(ProtocolError::InvalidUtf8)),
@@ -1035,25 +1036,48 @@ impl Connection {
     // costs store-forwarding stalls worth half of a small frame's time.
     #[inline(always)]
     fn take_frame(&mut self, frame: PartialFrame) -> Result<Option<Event>, ProtocolError> {
-        // One split for header and payload, then drop the header from the
-        // frozen slice: cheaper than advancing the buffer separately.
-        if frame.header.payload_len <= COPY_MAX as u64 {
-            // A short payload is copied out: an allocation costs less than
-            // sharing the read buffer (two atomic reference count updates),
-            // and a message the caller keeps does not pin that buffer.
-            let header = frame.header;
-            let bytes = &self.input.lend(frame.end())[header.header_len..];
-            if header.opcode == OpCode::Text && header.fin && frame.validated == 0 {
-                // Checked where it lies, not in the copy just written.
-                let text = crate::utf8::as_str(bytes).map_err(|_| ProtocolError::InvalidUtf8)?;
-                return Ok(Some(Event::Message(Message::Text(Utf8Bytes::from(text)))));
-            }
-            let payload = Bytes::copy_from_slice(bytes);
-            return self.complete_frame(frame, payload);
+        let header = frame.header;
+        let (start, end) = (header.header_len, frame.end());
+        if header.opcode == OpCode::Text && header.fin {
+            let text = self.take_text(start, end)?;
+            return Ok(Some(Event::Message(Message::Text(text))));
         }
-        let mut payload = self.input.split_to(frame.end()).freeze();
-        payload.advance(frame.header.header_len);
+        let payload = self.take_payload(start, end);
         self.complete_frame(frame, payload)
+    }
+
+    /// Takes the frame `input[..end]` out of the input and hands over its
+    /// payload, `input[start..end]`. A short payload is copied out: an
+    /// allocation costs less than sharing the read buffer (two atomic
+    /// reference count updates), and a message the caller keeps does not
+    /// pin that buffer. A long one is split off, header and all, then the
+    /// header dropped from the frozen slice: cheaper than advancing the
+    /// buffer separately.
+    #[inline(always)]
+    fn take_payload(&mut self, start: usize, end: usize) -> Bytes {
+        if end - start <= COPY_MAX {
+            return Bytes::copy_from_slice(&self.input.lend(end)[start..]);
+        }
+        let mut payload = self.input.split_to(end).freeze();
+        payload.advance(start);
+        payload
+    }
+
+    /// [`take_payload`](Self::take_payload) for a whole text message, checked
+    /// in one pass. What arrived before the rest was checked as it came, to
+    /// fail fast; checking the whole once costs less than finishing that
+    /// check and then making a string of it.
+    #[inline(always)]
+    fn take_text(&mut self, start: usize, end: usize) -> Result<Utf8Bytes, ProtocolError> {
+        if end - start <= COPY_MAX {
+            // Checked where it lies, not in the copy just written (which
+            // would stall on store forwarding).
+            let text = crate::utf8::as_str(&self.input.lend(end)[start..]);
+            return text
+                .map(Utf8Bytes::from)
+                .map_err(|_| ProtocolError::InvalidUtf8);
+        }
+        Utf8Bytes::try_from(self.take_payload(start, end)).map_err(|_| ProtocolError::InvalidUtf8)
     }
 
     fn is_text_frame(&self, opcode: OpCode) -> bool {
@@ -1116,14 +1140,8 @@ impl Connection {
     ) -> Result<Option<Event>, ProtocolError> {
         let header = frame.header;
         match header.opcode {
-            OpCode::Text if header.fin => {
-                // The common case: a whole text message in one frame, checked
-                // in one pass. (What arrived before the rest was checked as
-                // it came, to fail fast; checking the whole once costs less
-                // than finishing that check and making a string after it.)
-                let text = Utf8Bytes::try_from(payload).map_err(|_| ProtocolError::InvalidUtf8)?;
-                Ok(Some(Event::Message(Message::Text(text))))
-            }
+            // (A whole text message in one frame never comes here: see
+            // `take_text`.)
             OpCode::Binary if header.fin => Ok(Some(Event::Message(Message::Binary(payload)))),
             OpCode::Text | OpCode::Binary | OpCode::Continuation => {
                 let kind = match header.opcode {
