@@ -48,6 +48,13 @@
 //! Limits admit 1 MiB messages on both libraries (16 MiB frames and
 //! messages).
 //!
+//! After each pair the bench prints, per iteration and for each end, the
+//! CPU time of its thread (user and system, so the kernel's TCP work that
+//! lands on it counts) and how often it went to sleep (voluntary context
+//! switches); Linux only. Wall time alone cannot tell library work from
+//! scheduling: on a VM every sleep costs a wake-up of tens of microseconds,
+//! and where the kernel does its TCP work depends on both ends' timing.
+//!
 //! Clock: wall-clock time by default, which needs two idle cores (client
 //! and server each on one) to mean anything. `BENCH_CLOCK=cpu` times the CPU
 //! time of the whole process instead (client and server threads, user and
@@ -134,7 +141,73 @@ impl Server {
 /// connection and exits when it closes.
 struct Running {
     addr: SocketAddr,
-    thread: JoinHandle<()>,
+    thread: JoinHandle<Tally>,
+}
+
+/// What one end did over a connection: messages it echoed (the server;
+/// bytes for raw TCP) or iterations it ran (the client), and what its
+/// thread spent meanwhile.
+struct Tally {
+    count: usize,
+    usage: Option<Usage>,
+}
+
+/// A thread's resource use: CPU time (user and system) and how often it
+/// blocked (voluntary context switches).
+#[derive(Clone, Copy)]
+struct Usage {
+    cpu_us: u64,
+    sleeps: u64,
+}
+
+impl Usage {
+    #[cfg(target_os = "linux")]
+    fn now() -> Option<Usage> {
+        // SAFETY: an all-zero `rusage` is valid, and getrusage only writes
+        // into the one it is given.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) } != 0 {
+            return None;
+        }
+        let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+        Some(Usage {
+            cpu_us: us(ru.ru_utime) + us(ru.ru_stime),
+            sleeps: ru.ru_nvcsw as u64,
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn now() -> Option<Usage> {
+        None
+    }
+
+    fn since(before: Option<Usage>) -> Option<Usage> {
+        let (b, a) = (before?, Usage::now()?);
+        Some(Usage {
+            cpu_us: a.cpu_us - b.cpu_us,
+            sleeps: a.sleeps - b.sleeps,
+        })
+    }
+}
+
+/// Prints what each end of a pair spent per iteration (nothing for a pair
+/// that the filter skipped).
+fn report_usage(name: &str, client: Tally, server: Tally, server_per_iteration: usize) {
+    let (Some(c), Some(s)) = (client.usage, server.usage) else {
+        return;
+    };
+    if client.count == 0 {
+        return;
+    }
+    let iterations = client.count as f64;
+    let served = (server.count as f64 / server_per_iteration as f64).max(1.0);
+    println!(
+        "{name}: per iteration, client {:.1} us CPU and {:.1} sleeps, server {:.1} us CPU and {:.1} sleeps",
+        c.cpu_us as f64 / iterations,
+        c.sleeps as f64 / iterations,
+        s.cpu_us as f64 / served,
+        s.sleeps as f64 / served,
+    );
 }
 
 fn spawn(server: Server) -> Running {
@@ -146,45 +219,54 @@ fn spawn(server: Server) -> Running {
             let (stream, _) = listener.accept().expect("accept");
             drop(listener);
             stream.set_nodelay(true).expect("TCP_NODELAY");
-            match server {
+            let before = Usage::now();
+            let count = match server {
                 Server::Ours => serve_ours(stream),
                 Server::TungSend => serve_tungstenite(stream, None),
                 Server::TungCoalesced { batch } => serve_tungstenite(stream, Some(batch)),
                 Server::Raw { unit } => serve_raw(stream, unit),
+            };
+            Tally {
+                count,
+                usage: Usage::since(before),
             }
         })
         .expect("spawn server thread");
     Running { addr, thread }
 }
 
-fn serve_ours(stream: TcpStream) {
+/// Each server returns how many messages (raw: bytes) it echoed.
+fn serve_ours(stream: TcpStream) -> usize {
     let mut ws = ServerBuilder::new()
         .config(our_config())
         .accept(stream)
         .expect("our server: handshake");
+    let mut echoed = 0;
     while let Some(message) = ws.recv().expect("our server: recv") {
         ws.queue(message).expect("our server: queue");
+        echoed += 1;
     }
+    echoed
 }
 
-fn serve_tungstenite(stream: TcpStream, batch: Option<usize>) {
+fn serve_tungstenite(stream: TcpStream, batch: Option<usize>) -> usize {
     let mut ws = tungstenite::accept_with_config(stream, Some(their_config()))
         .expect("tungstenite server: handshake");
     let mut received = 0usize;
     loop {
         let message = match ws.read() {
             Ok(m) => m,
-            Err(TError::ConnectionClosed) => return,
+            Err(TError::ConnectionClosed) => return received,
             Err(e) => panic!("tungstenite server: read: {e}"),
         };
         if !(message.is_text() || message.is_binary()) {
             continue;
         }
+        received += 1;
         match batch {
             None => ws.send(message).expect("tungstenite server: send"),
             Some(batch) => {
                 ws.write(message).expect("tungstenite server: write");
-                received += 1;
                 if received.is_multiple_of(batch) {
                     ws.flush().expect("tungstenite server: flush");
                 }
@@ -193,26 +275,31 @@ fn serve_tungstenite(stream: TcpStream, batch: Option<usize>) {
     }
 }
 
-fn serve_raw(mut stream: TcpStream, unit: Option<usize>) {
+fn serve_raw(mut stream: TcpStream, unit: Option<usize>) -> usize {
+    let mut echoed = 0;
     match unit {
         None => {
             let mut buf = vec![0u8; 64 << 10];
             loop {
                 let n = match stream.read(&mut buf) {
-                    Ok(0) => return,
+                    Ok(0) => return echoed,
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => panic!("raw server: read: {e}"),
                 };
                 stream.write_all(&buf[..n]).expect("raw server: write");
+                echoed += n;
             }
         }
         Some(unit) => {
             let mut buf = vec![0u8; unit];
             loop {
                 match stream.read_exact(&mut buf) {
-                    Ok(()) => stream.write_all(&buf).expect("raw server: write"),
-                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return,
+                    Ok(()) => {
+                        stream.write_all(&buf).expect("raw server: write");
+                        echoed += unit;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return echoed,
                     Err(e) => panic!("raw server: read: {e}"),
                 }
             }
@@ -374,31 +461,64 @@ fn pair<M: Measurement>(
 ) {
     let running = spawn(server);
     let id = BenchmarkId::new(client.name(), server.name());
+    let before = Usage::now();
+    let mut iterations = 0;
     match client {
         Client::Ours => {
             let mut ws = connect_ours(running.addr);
-            group.bench_function(id, |b| b.iter(|| round_ours(&mut ws, work)));
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    iterations += 1;
+                    round_ours(&mut ws, work)
+                })
+            });
             close_ours(ws);
         }
         Client::Tung => {
             let mut ws = connect_tungstenite(running.addr);
-            group.bench_function(id, |b| b.iter(|| round_tungstenite(&mut ws, work)));
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    iterations += 1;
+                    round_tungstenite(&mut ws, work)
+                })
+            });
             close_tungstenite(ws);
         }
     }
-    running.thread.join().expect("server thread");
+    let client_tally = Tally {
+        count: iterations,
+        usage: Usage::since(before),
+    };
+    let server_tally = running.thread.join().expect("server thread");
+    let name = format!("{}/{}", client.name(), server.name());
+    report_usage(&name, client_tally, server_tally, work.count);
 }
 
 fn raw<M: Measurement>(group: &mut BenchmarkGroup<'_, M>, unit: Option<usize>, work: &Workload) {
     let running = spawn(Server::Raw { unit });
+    let before = Usage::now();
     let mut stream = TcpStream::connect(running.addr).expect("raw client: connect");
     stream.set_nodelay(true).expect("TCP_NODELAY");
     let mut buf = vec![0u8; work.raw.len()];
+    let mut iterations = 0;
     group.bench_function(BenchmarkId::new("raw_tcp", "server_raw_tcp"), |b| {
-        b.iter(|| round_raw(&mut stream, work, &mut buf))
+        b.iter(|| {
+            iterations += 1;
+            round_raw(&mut stream, work, &mut buf)
+        })
     });
     close_raw(stream);
-    running.thread.join().expect("server thread");
+    let client_tally = Tally {
+        count: iterations,
+        usage: Usage::since(before),
+    };
+    let server_tally = running.thread.join().expect("server thread");
+    report_usage(
+        "raw_tcp/server_raw_tcp",
+        client_tally,
+        server_tally,
+        work.raw.len(),
+    );
 }
 
 /// The WebSocket pairs of every group: each library against itself (the
