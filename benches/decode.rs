@@ -14,7 +14,8 @@
 //!   as it offers, `commit()`, drain events, repeat.
 //! - `rfc6455_adapter_reads`: the read loop of `rfc6455::blocking`: reads of
 //!   what `read_buf()` offers, and once 64 KiB or more of a frame is missing,
-//!   `receive_with` + `read_to_end` for the rest (into a `Vec`, no zeroing).
+//!   `receive_with` + `read_to_end` for the rest (into a `Vec`, no zeroing;
+//!   a server in 128 KiB pieces, each unmasked as it is handed over).
 //! - `tungstenite`: `WebSocket::from_raw_socket` over an in-memory stream,
 //!   `read()` once per message (it reads the stream in 128 KiB chunks).
 //! - `rfc6455_decode_only`: the buffer is already inside the connection
@@ -121,9 +122,10 @@ fn decode_read_buf(conn: &mut Connection, wire: &[u8]) -> usize {
 }
 
 /// From this many missing bytes of a frame on, the blocking adapter reads
-/// the rest with `receive_with` + `read_to_end` (`LARGE_READ` in
-/// `src/blocking/socket.rs`).
+/// the rest with `receive_with` + `read_to_end`, a server `LARGE_PIECE` at
+/// a time (both as in `src/blocking/socket.rs`).
 const LARGE_READ: usize = 64 * 1024;
+const LARGE_PIECE: usize = 128 * 1024;
 
 /// The read loop of `rfc6455::blocking` over an in-memory "socket": small
 /// reads into `read_buf()`, the rest of a large frame with `receive_with`
@@ -137,8 +139,19 @@ fn decode_adapter_reads(conn: &mut Connection, wire: &[u8]) -> usize {
             let got = socket.read(conn.read_buf()).expect("read");
             conn.commit(got);
         } else {
-            conn.receive_with(|buf| (&mut socket).take(rest as u64).read_to_end(buf))
-                .expect("read_to_end");
+            // A server takes the rest in pieces, each unmasked as it is
+            // handed over; a client takes it whole.
+            let piece = match conn.role() {
+                Role::Server => LARGE_PIECE,
+                Role::Client => rest,
+            };
+            let mut rest = rest;
+            while rest > 0 {
+                let want = rest.min(piece) as u64;
+                rest -= conn
+                    .receive_with(|buf| (&mut socket).take(want).read_to_end(buf))
+                    .expect("read_to_end");
+            }
         }
         n += drain(conn);
     }

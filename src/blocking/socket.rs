@@ -14,6 +14,9 @@ pub(crate) const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// From this many missing bytes of a frame on, the rest is read with
 /// `read_to_end` into a buffer of its own.
 const LARGE_READ: usize = 64 * 1024;
+/// A server reads the rest of a large frame this much at a time (see
+/// `read_some`).
+const LARGE_PIECE: usize = 128 * 1024;
 
 /// What the adapter can do to a stream beyond reading and writing. For a
 /// `TcpStream` these are the real calls; for any other stream they do
@@ -392,7 +395,9 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// Reads once into the connection; returns how many bytes (0 at EOF).
+    /// Reads into the connection: once, or for the rest of a large frame
+    /// until all of it has arrived (or the stream stops: end, timeout,
+    /// `WouldBlock`). Returns how many bytes (0 at EOF).
     fn read_some(&mut self) -> io::Result<usize> {
         let rest = self.conn.frame_remaining();
         if rest < LARGE_READ {
@@ -402,19 +407,37 @@ impl<S: Read + Write> WebSocket<S> {
         }
         // The rest of a large frame goes straight into a buffer of its own,
         // which spares zeroing it first (see `Connection::receive_with`).
-        let stream = &mut self.stream;
-        let (result, got) = self.conn.receive_with(|buf| {
-            let before = buf.len();
-            let result = Read::by_ref(stream).take(rest as u64).read_to_end(buf);
-            (result, buf.len() - before)
-        });
-        // A timeout after some progress keeps what arrived; the next read
-        // reports the timeout again if nothing more comes.
-        if got > 0 {
-            Ok(got)
-        } else {
-            result
+        // A server takes it in pieces: the core unmasks each piece as it
+        // is handed over, so the unmasking happens in cache and while the
+        // rest is still arriving, instead of over the whole payload after
+        // its last byte.
+        let piece = match self.conn.role() {
+            Role::Server => LARGE_PIECE,
+            Role::Client => rest,
+        };
+        let mut total = 0;
+        let mut rest = rest;
+        while rest > 0 {
+            let want = rest.min(piece);
+            let stream = &mut self.stream;
+            let (result, got) = self.conn.receive_with(|buf| {
+                let before = buf.len();
+                let result = Read::by_ref(stream).take(want as u64).read_to_end(buf);
+                (result, buf.len() - before)
+            });
+            total += got;
+            rest -= got;
+            match result {
+                // A timeout after some progress keeps what arrived; the
+                // next read reports the timeout again if nothing more
+                // comes.
+                Err(e) if total == 0 => return Err(e),
+                Err(_) => break,
+                Ok(_) if got < want => break, // end of stream
+                Ok(_) => {}
+            }
         }
+        Ok(total)
     }
 
     /// Sends a ping when the peer has been silent for the interval, fails
