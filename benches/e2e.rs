@@ -485,13 +485,8 @@ fn pair<M: Measurement>(
             close_tungstenite(ws);
         }
     }
-    let client_tally = Tally {
-        count: iterations,
-        usage: Usage::since(before),
-    };
-    let server_tally = running.thread.join().expect("server thread");
     let name = format!("{}/{}", client.name(), server.name());
-    report_usage(&name, client_tally, server_tally, work.count);
+    finish(&name, running, before, iterations, work.count);
 }
 
 fn raw<M: Measurement>(group: &mut BenchmarkGroup<'_, M>, unit: Option<usize>, work: &Workload) {
@@ -508,17 +503,30 @@ fn raw<M: Measurement>(group: &mut BenchmarkGroup<'_, M>, unit: Option<usize>, w
         })
     });
     close_raw(stream);
-    let client_tally = Tally {
+    finish(
+        "raw_tcp/server_raw_tcp",
+        running,
+        before,
+        iterations,
+        work.raw.len(),
+    );
+}
+
+/// After a pair's client has closed: joins the server and reports what
+/// both ends spent (the client's usage counted from `before`).
+fn finish(
+    name: &str,
+    running: Running,
+    before: Option<Usage>,
+    iterations: usize,
+    server_per_iteration: usize,
+) {
+    let client = Tally {
         count: iterations,
         usage: Usage::since(before),
     };
-    let server_tally = running.thread.join().expect("server thread");
-    report_usage(
-        "raw_tcp/server_raw_tcp",
-        client_tally,
-        server_tally,
-        work.raw.len(),
-    );
+    let server = running.thread.join().expect("server thread");
+    report_usage(name, client, server, server_per_iteration);
 }
 
 /// The WebSocket pairs of every group: each library against itself (the
