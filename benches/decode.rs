@@ -147,9 +147,9 @@ fn decode_adapter_reads(conn: &mut Connection, wire: &[u8]) -> usize {
             };
             let mut rest = rest;
             while rest > 0 {
-                let want = rest.min(piece) as u64;
+                let want = rest.min(piece);
                 rest -= conn
-                    .receive_with(|buf| (&mut socket).take(want).read_to_end(buf))
+                    .receive_with(|tail| tail.read_from(&mut socket, want))
                     .expect("read_to_end");
             }
         }

@@ -68,10 +68,15 @@ pub enum ReadyState {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// The largest payload of one frame; a larger declared length is refused
-    /// with 1009 as soon as the header arrives.
+    /// The largest payload of one data frame; a larger declared length is
+    /// refused with 1009 as soon as the header arrives. Control frames
+    /// carry at most 125 bytes whatever this says. Memory is reserved as
+    /// payload arrives, never for the declared length, so a large limit
+    /// costs nothing until a peer sends that much. A limit beyond what the
+    /// platform can address (`isize::MAX` bytes) is treated as that bound.
     pub max_frame_size: usize,
     /// The largest message (all fragments together); refused with 1009.
+    /// Bounded by what the platform can address, as `max_frame_size` is.
     pub max_message_size: usize,
     /// The largest opening-handshake head (request or response line plus
     /// headers).
@@ -335,6 +340,113 @@ struct Assembly {
     data: BytesMut,
 }
 
+/// A size limit as this platform can honour it: whatever the
+/// configuration says, a frame or message must fit in one allocation
+/// (at most `isize::MAX` bytes) with its header, so every length the
+/// connection computes from a header fits in a `usize`.
+fn addressable(limit: usize) -> u64 {
+    limit.min(isize::MAX as usize - MAX_HEADER_LEN) as u64
+}
+
+/// How much room [`Connection::receive_with`] reserves ahead of what has
+/// arrived, at least (it reserves as much again as the input holds when
+/// that is more, so a large frame's buffer doubles rather than being
+/// copied at every step).
+const RESERVE_STEP: usize = 128 * 1024;
+
+/// The end of a connection's input, lent by [`Connection::receive_with`]:
+/// bytes can be appended to it, never removed or rewritten, so what the
+/// connection already holds (and, on a server, has already unmasked) stays
+/// as it was.
+///
+/// ```
+/// use rfc6455::{Config, Connection, Event, Message, Role};
+/// let mut conn = Connection::open(Role::Client, Config::default());
+/// let appended = conn.receive_with(|tail| {
+///     tail.extend_from_slice(&[0x81, 0x02]);
+///     tail.extend_from_slice(b"hi");
+///     tail.appended()
+/// });
+/// assert_eq!(appended, 4);
+/// assert_eq!(conn.next_event()?, Some(Event::Message(Message::from("hi"))));
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
+///
+/// What is already held cannot be shortened (which would misalign the
+/// unmasking of what follows) or rewritten:
+///
+/// ```compile_fail
+/// use rfc6455::{Config, Connection, Role};
+/// let mut conn = Connection::open(Role::Server, Config::default());
+/// conn.receive_with(|tail| tail.truncate(0));
+/// ```
+#[derive(Debug)]
+pub struct InputTail<'a> {
+    buf: &'a mut Vec<u8>,
+    appended: usize,
+}
+
+impl InputTail<'_> {
+    /// Reads from `reader` until `limit` bytes were appended, it reports
+    /// the end of its stream, or it fails; returns how many bytes this
+    /// call appended. On an error (a timeout, say) the bytes read before
+    /// it are kept, and [`appended`](Self::appended) counts them.
+    ///
+    /// The bytes go straight into spare capacity, without zeroing it
+    /// first (`Read::read_to_end`).
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Role};
+    /// let mut conn = Connection::open(Role::Client, Config::default());
+    /// let mut socket: &[u8] = &[0x82, 0x01, 0xff, 0x82];
+    /// let n = conn.receive_with(|tail| tail.read_from(&mut socket, 3))?;
+    /// assert_eq!(n, 3);
+    /// assert_eq!(socket, &[0x82]); // past the limit, left unread
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read_from<R: std::io::Read + ?Sized>(
+        &mut self,
+        reader: &mut R,
+        limit: usize,
+    ) -> std::io::Result<usize> {
+        use std::io::Read;
+        let before = self.buf.len();
+        let result = Read::take(&mut *reader, limit as u64).read_to_end(self.buf);
+        let got = self.buf.len() - before;
+        self.appended += got;
+        result.map(|_| got)
+    }
+
+    /// Appends `data`.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Role};
+    /// let mut conn = Connection::open(Role::Client, Config::default());
+    /// conn.receive_with(|tail| tail.extend_from_slice(&[0x89, 0x00])); // a ping
+    /// assert!(conn.next_event()?.is_some());
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn extend_from_slice(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+        self.appended += data.len();
+    }
+
+    /// How many bytes were appended through this tail so far.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Role};
+    /// let mut conn = Connection::open(Role::Client, Config::default());
+    /// let n = conn.receive_with(|tail| {
+    ///     tail.extend_from_slice(b"\x8a");
+    ///     tail.appended()
+    /// });
+    /// assert_eq!(n, 1);
+    /// ```
+    pub fn appended(&self) -> usize {
+        self.appended
+    }
+}
+
 /// A WebSocket connection, client or server, without I/O.
 ///
 /// ```
@@ -510,11 +622,16 @@ impl Connection {
 
     /// Space to read received bytes into, to skip the copy of
     /// [`receive`](Self::receive): read into it, then call
-    /// [`commit`](Self::commit) with the count. Its size adapts to the
-    /// traffic (at least 4 KiB; more while a large frame is arriving or
-    /// reads keep filling it).
+    /// [`commit`](Self::commit) with the count.
+    ///
+    /// It is one read's worth, never the length a frame header declares:
+    /// at least 4 KiB, more (up to 256 KiB) while reads keep filling it,
+    /// and at most as much again as the connection already holds while a
+    /// large frame arrives. A peer that declares a 16 MiB frame and then
+    /// trickles makes the connection hold what it sent plus one such
+    /// read, not 16 MiB.
     pub fn read_buf(&mut self) -> &mut [u8] {
-        let frame_rest = self.frame_remaining();
+        let frame_rest = self.frame_remaining().min(self.input.len().max(MIN_READ));
         self.input.spare(frame_rest.max(MIN_READ))
     }
 
@@ -540,16 +657,22 @@ impl Connection {
         })
     }
 
-    /// Receives by appending to a `Vec` instead of filling
-    /// [`read_buf`](Self::read_buf): `fill` gets the bytes received so far
-    /// with room reserved for the rest of the current frame, and whatever
-    /// it appends counts as received. The payload then reaches the caller
-    /// in that same allocation, and once the caller drops it the next large
-    /// frame is read into it again.
+    /// Receives by appending to the connection's input instead of filling
+    /// [`read_buf`](Self::read_buf): `fill` gets an [`InputTail`], which can
+    /// only be appended to (for example with [`InputTail::read_from`]),
+    /// and whatever it appends counts as received. The payload then
+    /// reaches the caller in that same allocation, and once the caller
+    /// drops it the next large frame is read into it again.
     ///
     /// This is for large frames: `read_buf` must hand out initialised
     /// memory, which costs a pass of zeroing over every new buffer, while
     /// `Read::read_to_end` fills a `Vec`'s spare capacity without it.
+    ///
+    /// Room is reserved as bytes arrive, never for the whole declared
+    /// frame at once: at most 128 KiB or as much again as the connection
+    /// already holds, whichever is more, so a peer that declares a huge
+    /// frame and trickles costs what it sent (about twice, at worst) plus
+    /// one step.
     ///
     /// A server unmasks what each call appends, right after it. Handing
     /// over the rest of a large frame in pieces (the blocking adapter uses
@@ -559,7 +682,6 @@ impl Connection {
     /// is best served by one call for the whole rest.
     ///
     /// ```
-    /// use std::io::Read;
     /// use rfc6455::{Config, Connection, Event, Role};
     /// let mut conn = Connection::open(Role::Client, Config::default());
     /// let mut wire = vec![0x82, 0x7e, 0x01, 0x00]; // binary, 256 bytes
@@ -570,15 +692,18 @@ impl Connection {
     /// assert_eq!(conn.next_event()?, None);
     /// let rest = conn.frame_remaining();
     /// assert_eq!(rest, 256);
-    /// conn.receive_with(|buf| (&mut socket).take(rest as u64).read_to_end(buf))?;
+    /// conn.receive_with(|tail| tail.read_from(&mut socket, rest))?;
     /// assert!(matches!(conn.next_event()?, Some(Event::Message(m)) if m.len() == 256));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn receive_with<R>(&mut self, fill: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        let mut buf = self
-            .input
-            .take_vec(self.input.len() + self.frame_remaining());
-        let result = fill(&mut buf);
+    pub fn receive_with<R>(&mut self, fill: impl FnOnce(&mut InputTail<'_>) -> R) -> R {
+        let held = self.input.len();
+        let step = self.frame_remaining().min(RESERVE_STEP.max(held));
+        let mut buf = self.input.take_vec(held + step);
+        let result = fill(&mut InputTail {
+            buf: &mut buf,
+            appended: 0,
+        });
         self.input.replace(buf);
         if self.state == ReadyState::Closed {
             self.input.clear();
@@ -1109,7 +1234,9 @@ impl Connection {
             _ => {}
         }
         let len = header.payload_len;
-        if len > self.config.max_frame_size as u64 {
+        // Control frames are at most 125 bytes (the header decoder checks
+        // that), so a limit below 125 does not refuse them.
+        if !header.opcode.is_control() && len > addressable(self.config.max_frame_size) {
             return Err(ProtocolError::FrameTooBig {
                 len,
                 max: self.config.max_frame_size,
@@ -1124,7 +1251,7 @@ impl Connection {
         }
         if !header.opcode.is_control() {
             let so_far = self.assembly.as_ref().map_or(0, |a| a.data.len() as u64);
-            if so_far + len > self.config.max_message_size as u64 {
+            if so_far + len > addressable(self.config.max_message_size) {
                 return Err(ProtocolError::MessageTooBig {
                     max: self.config.max_message_size,
                 });
@@ -1608,6 +1735,36 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_clamped_to_what_one_allocation_can_hold() {
+        let largest = isize::MAX as usize - MAX_HEADER_LEN;
+        assert_eq!(addressable(usize::MAX), largest as u64);
+        assert_eq!(addressable(largest + 1), largest as u64);
+        assert_eq!(addressable(largest), largest as u64);
+        assert_eq!(addressable(16 << 20), 16 << 20);
+        // With no limit, a frame of the largest addressable length is
+        // taken and its end computed without overflow; one byte more is
+        // too big.
+        let unlimited = Config {
+            max_frame_size: usize::MAX,
+            max_message_size: usize::MAX,
+            ..Config::default()
+        };
+        for (len, fits) in [(largest as u64, true), (largest as u64 + 1, false)] {
+            let mut conn = Connection::open(Role::Client, unlimited.clone());
+            let mut header = vec![0x82, 0x7f];
+            header.extend_from_slice(&len.to_be_bytes());
+            conn.receive(&header);
+            match conn.next_event() {
+                Ok(None) if fits => {
+                    assert_eq!(conn.frame_remaining(), largest);
+                }
+                Err(Error::Protocol(ProtocolError::FrameTooBig { .. })) if !fits => {}
+                other => panic!("len {len}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn receive_with_reuses_the_buffer_once_the_last_message_is_dropped() {
         let mut client = Connection::open(Role::Client, large_config());
         let mut server = Connection::open(Role::Server, large_config());
@@ -1621,9 +1778,9 @@ mod tests {
             // frame is read into the buffer `receive_with` hands out.
             server.receive(&wire[..1000]);
             assert_eq!(server.next_event().unwrap(), None);
-            let ptr = server.receive_with(|buf| {
-                buf.extend_from_slice(&wire[1000..]);
-                buf.as_ptr()
+            let ptr = server.receive_with(|tail| {
+                tail.extend_from_slice(&wire[1000..]);
+                tail.buf.as_ptr()
             });
             if round == 2 {
                 // The previous message is still held: a new allocation.

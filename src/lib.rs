@@ -83,7 +83,8 @@ pub mod utf8;
 pub use bytes::Bytes;
 pub use close::{CloseCode, CloseFrame};
 pub use connection::{
-    Config, Connection, Event, EventRef, Message, MessageKind, MessageRef, ReadyState, Role,
+    Config, Connection, Event, EventRef, InputTail, Message, MessageKind, MessageRef, ReadyState,
+    Role,
 };
 pub use error::{Error, ProtocolError};
 pub use handshake::{Accept, ClientRequest, Reject, Request, Response};

@@ -339,3 +339,75 @@ fn blocking_heartbeat_releases_large_buffers_of_an_idle_connection() {
     assert!(idle <= 8 * 1024, "held while idle: {idle}");
     drop(client);
 }
+
+#[test]
+fn no_limit_and_a_huge_header_neither_panic_nor_reserve_it() {
+    let unlimited = Config {
+        max_frame_size: usize::MAX,
+        max_message_size: usize::MAX,
+        ..Config::default()
+    };
+    let header = |len: u64| {
+        let mut h = vec![0x82, 0xff];
+        h.extend_from_slice(&len.to_be_bytes());
+        h.extend_from_slice(&[1, 2, 3, 4]);
+        h
+    };
+    // 1 TiB declared: accepted (the limit allows it), and reading its
+    // first bytes through `receive_with` reserves one step, not a TiB.
+    let mut conn = Connection::open(Role::Server, unlimited.clone());
+    conn.receive(&header(1 << 40));
+    assert_eq!(conn.next_event().unwrap(), None);
+    conn.receive_with(|tail| tail.extend_from_slice(&[0; 100]));
+    assert_eq!(conn.next_event().unwrap(), None);
+    assert!(
+        conn.buffer_capacity() < 1 << 20,
+        "{}",
+        conn.buffer_capacity()
+    );
+    // The largest length the header allows: no allocation can hold it,
+    // so it is too big whatever the configuration says.
+    let mut conn = Connection::open(Role::Server, unlimited);
+    conn.receive(&header(i64::MAX as u64));
+    let err = conn.next_event().unwrap_err();
+    assert!(
+        matches!(err, Error::Protocol(ProtocolError::FrameTooBig { .. })),
+        "{err:?}"
+    );
+    assert_eq!(err.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
+}
+
+#[test]
+fn a_small_frame_limit_applies_to_data_frames_not_control_frames() {
+    let config = Config {
+        max_frame_size: 10,
+        ..Config::default()
+    };
+    for role in [Role::Client, Role::Server] {
+        let mut conn = Connection::open(role, config.clone());
+        let frame = |opcode: u8, len: usize| {
+            let mut f = vec![opcode];
+            if role == Role::Server {
+                f.extend_from_slice(&[0x80 | len as u8, 0, 0, 0, 0]);
+            } else {
+                f.push(len as u8);
+            }
+            f.extend(std::iter::repeat_n(b'p', len));
+            f
+        };
+        // A 125-byte ping and a 100-byte close reason go through...
+        conn.receive(&frame(0x89, 125));
+        assert!(
+            matches!(conn.next_event(), Ok(Some(rfc6455::Event::Ping(p))) if p.len() == 125),
+            "{role:?}"
+        );
+        // ...an 11-byte binary frame does not.
+        conn.receive(&frame(0x82, 11));
+        let err = conn.next_event().unwrap_err();
+        assert_eq!(
+            err.close_code(),
+            Some(CloseCode::MESSAGE_TOO_BIG),
+            "{role:?}"
+        );
+    }
+}

@@ -193,7 +193,7 @@ fn feed_every_way(conn: &mut Connection, wire: &[u8], splits: &[usize]) -> Vec<E
                     piece = &piece[k..];
                 }
             }
-            _ => conn.receive_with(|buf| buf.extend_from_slice(piece)),
+            _ => conn.receive_with(|tail| tail.extend_from_slice(piece)),
         }
         way += 1;
         rest = &rest[n..];

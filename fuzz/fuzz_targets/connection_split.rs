@@ -8,7 +8,9 @@
 //!   config (else a tiny one: 100 B frames, 250 B messages); bit 2:
 //!   auto-pong off; bit 3: feed through `read_buf`/`commit` instead of
 //!   `receive`; bit 4: read the pieces' events with `next_event_ref`
-//!   instead of `next_event`.
+//!   instead of `next_event`; bit 5: feed through `receive_with` (when bit
+//!   3 is clear); bit 6: no useful limits at all (`usize::MAX`), so only
+//!   the bound by what arrived holds memory in.
 //! - `n % 8 + 1` piece sizes, used in turn: a byte below 0xf0 is 1 to 48
 //!   bytes, 0xf0..=0xff is 1 to 16 KiB.
 #![no_main]
@@ -17,7 +19,7 @@ use libfuzzer_sys::fuzz_target;
 use rfc6455::{Connection, ReadyState, Role};
 use rfc6455_fuzz::{
     check_output, drain_frames, drain_frames_with, model, parse_output, small_config, take_output,
-    tiny_config, Ev,
+    tiny_config, unlimited_config, Ev,
 };
 
 fn piece_size(b: u8) -> usize {
@@ -41,18 +43,29 @@ fuzz_target!(|input: &[u8]| {
         Role::Server
     };
     let auto_pong = flags & 4 == 0;
-    let config = if flags & 2 != 0 {
+    let config = if flags & 64 != 0 {
+        unlimited_config(auto_pong)
+    } else if flags & 2 != 0 {
         small_config(auto_pong)
     } else {
         tiny_config(auto_pong)
     };
     let zero_copy = flags & 8 != 0;
+    let appending = flags & 32 != 0;
     let borrowed = flags & 16 != 0;
     let max_piece = sizes.iter().map(|&b| piece_size(b)).max().unwrap();
     // What the connection may hold: a partial frame and the piece after
     // it, twice over for the buffer's growth, the largest message, and
     // slack for the minimum read size and an idle output buffer.
-    let bound = 2 * (config.max_frame_size + 14 + max_piece) + config.max_message_size + (80 << 10);
+    let bound = (2 * (config.max_frame_size + 14 + max_piece))
+        .saturating_add(config.max_message_size)
+        .saturating_add(80 << 10);
+    // Whatever the limits, a header cannot make the connection reserve
+    // what has not arrived: it holds at most twice what arrived (buffers
+    // double as they grow) plus one step of reading ahead (`read_buf`'s
+    // largest offer, `receive_with`'s reserve step) and an idle output
+    // buffer.
+    let by_arrival = |arrived: usize| 2 * arrived + (256 << 10) + (80 << 10);
 
     let expect = model(role, &config, data);
 
@@ -91,6 +104,8 @@ fuzz_target!(|input: &[u8]| {
                 split.commit(k);
                 piece = &piece[k..];
             }
+        } else if appending {
+            split.receive_with(|tail| tail.extend_from_slice(piece));
         } else {
             split.receive(piece);
         }
@@ -105,6 +120,11 @@ fuzz_target!(|input: &[u8]| {
             "pieces: capacity {} > bound {bound} after {pos} of {} bytes",
             split.buffer_capacity(),
             data.len()
+        );
+        assert!(
+            split.buffer_capacity() <= by_arrival(pos),
+            "pieces: capacity {} for {pos} bytes arrived",
+            split.buffer_capacity(),
         );
     }
 

@@ -323,7 +323,10 @@ pub fn model(role: Role, config: &Config, data: &[u8]) -> Outcome {
         if masked != (role == Role::Server) {
             return fail(events, 1002);
         }
-        if len > config.max_frame_size as u64 {
+        // The limits as the platform can honour them; control frames are
+        // bounded by 125 bytes alone.
+        let addressable = |limit: usize| limit.min(isize::MAX as usize - 14) as u64;
+        if !control && len > addressable(config.max_frame_size) {
             return fail(events, 1009);
         }
         match (opcode, &frag) {
@@ -332,7 +335,7 @@ pub fn model(role: Role, config: &Config, data: &[u8]) -> Outcome {
         }
         if !control {
             let so_far = frag.as_ref().map_or(0, |f| f.1.len() as u64);
-            if so_far + len > config.max_message_size as u64 {
+            if so_far + len > addressable(config.max_message_size) {
                 return fail(events, 1009);
             }
         }
@@ -418,6 +421,18 @@ pub fn tiny_config(auto_pong: bool) -> Config {
     Config {
         max_frame_size: 100,
         max_message_size: 250,
+        max_handshake_size: 4096,
+        auto_pong,
+        max_buffered_amount: 1 << 20,
+    }
+}
+
+/// No limit worth the name: what a connection holds must then be bounded
+/// by what arrived, not by what a header declares.
+pub fn unlimited_config(auto_pong: bool) -> Config {
+    Config {
+        max_frame_size: usize::MAX,
+        max_message_size: usize::MAX,
         max_handshake_size: 4096,
         auto_pong,
         max_buffered_amount: 1 << 20,

@@ -420,10 +420,9 @@ impl<S: Read + Write> WebSocket<S> {
         while rest > 0 {
             let want = rest.min(piece);
             let stream = &mut self.stream;
-            let (result, got) = self.conn.receive_with(|buf| {
-                let before = buf.len();
-                let result = Read::by_ref(stream).take(want as u64).read_to_end(buf);
-                (result, buf.len() - before)
+            let (result, got) = self.conn.receive_with(|tail| {
+                let result = tail.read_from(stream, want);
+                (result, tail.appended())
             });
             total += got;
             rest -= got;
