@@ -648,6 +648,29 @@ impl Connection {
         }
     }
 
+    /// Whether a message has started to arrive and is not complete: part
+    /// of a frame is held, or a fragmented message has begun. A runtime
+    /// that bounds how long a message may take to arrive (so that a peer
+    /// trickling a byte at a time cannot hold a connection forever) starts
+    /// its clock when this turns true and stops it when it turns false.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Role};
+    /// let mut conn = Connection::open(Role::Client, Config::default());
+    /// assert!(!conn.message_in_progress());
+    /// conn.receive(&[0x81, 0x05, b'h', b'e']); // "hello", cut short
+    /// assert_eq!(conn.next_event()?, None);
+    /// assert!(conn.message_in_progress());
+    /// conn.receive(b"llo");
+    /// assert!(conn.next_event()?.is_some());
+    /// assert!(!conn.message_in_progress());
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn message_in_progress(&self) -> bool {
+        matches!(self.state, ReadyState::Open | ReadyState::Closing)
+            && (self.input.len() > 0 || self.frame.is_some() || self.assembly.is_some())
+    }
+
     /// How many bytes of the frame being received have not arrived yet
     /// (0 when no frame is partly received).
     pub fn frame_remaining(&self) -> usize {
