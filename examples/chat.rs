@@ -16,7 +16,6 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::Duration;
 
 use rfc6455::blocking::ServerBuilder;
@@ -58,17 +57,15 @@ fn main() -> std::io::Result<()> {
     let server = ServerBuilder::new().read_timeout(Some(Duration::from_millis(50)));
     let room = Room::default();
     let next_id = AtomicUsize::new(1);
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        let (server, room) = (server.clone(), room.clone());
+    let acceptor = server.clone();
+    // At most `max_connections` members at once (one thread each); one
+    // more is answered 503.
+    Err(server.serve(&listener, move |stream| {
         let id = next_id.fetch_add(1, Ordering::Relaxed);
-        thread::spawn(move || {
-            if let Err(e) = member(&server, &room, id, stream) {
-                eprintln!("user{id}: {e}");
-            }
-        });
-    }
-    Ok(())
+        if let Err(e) = member(&acceptor, &room, id, stream) {
+            eprintln!("user{id}: {e}");
+        }
+    }))
 }
 
 fn decide(request: &Request) -> Result<Accept, Reject> {

@@ -13,11 +13,10 @@
 //! - a plain HTTP GET gets a test page using the browser's WebSocket API,
 //!   so `http://127.0.0.1:9001/` can be opened in a browser.
 //!
-//! One thread per connection; one line is printed per connection opened and
-//! closed.
+//! One thread per connection (`ServerBuilder::serve`, which caps them);
+//! one line is printed per connection opened and closed.
 
 use std::net::{TcpListener, TcpStream};
-use std::thread;
 
 use rfc6455::blocking::ServerBuilder;
 use rfc6455::{Accept, Config, Reject, Request};
@@ -36,16 +35,10 @@ fn main() -> std::io::Result<()> {
         max_message_size: 16 << 20,
         ..Config::default()
     });
-    for stream in listener.incoming() {
-        match stream {
-            Ok(stream) => {
-                let server = server.clone();
-                thread::spawn(move || serve(&server, stream));
-            }
-            Err(e) => eprintln!("accept failed: {e}"),
-        }
-    }
-    Ok(())
+    let acceptor = server.clone();
+    // A thread per connection, at most `max_connections` at once (one more
+    // is answered 503); out of file descriptors, the loop backs off.
+    Err(server.serve(&listener, move |stream| echo(&acceptor, stream)))
 }
 
 fn decide(request: &Request) -> Result<Accept, Reject> {
@@ -71,7 +64,7 @@ fn decide(request: &Request) -> Result<Accept, Reject> {
     )
 }
 
-fn serve(server: &ServerBuilder, stream: TcpStream) {
+fn echo(server: &ServerBuilder, stream: TcpStream) {
     let peer = stream
         .peer_addr()
         .map_or_else(|_| "?".into(), |a| a.to_string());

@@ -411,3 +411,201 @@ fn a_small_frame_limit_applies_to_data_frames_not_control_frames() {
         );
     }
 }
+
+#[test]
+fn servers_and_clients_come_with_safe_defaults() {
+    // Keepalive as python-websockets (20 s / 20 s), a write timeout, a
+    // bound on how long a message may take, and a connection cap: a
+    // server built with defaults cannot be held forever by idle,
+    // trickling, non-reading or numerous peers.
+    let server = format!("{:?}", ServerBuilder::new());
+    for default in [
+        "heartbeat: Some((20s, 20s))",
+        "write_timeout: Some(30s)",
+        "message_timeout: Some(60s)",
+        "max_connections: 10000",
+    ] {
+        assert!(server.contains(default), "{default} not in {server}");
+    }
+    let client = format!("{:?}", ClientBuilder::new("ws://127.0.0.1/"));
+    for default in [
+        "heartbeat: Some((20s, 20s))",
+        "write_timeout: Some(30s)",
+        "message_timeout: Some(60s)",
+    ] {
+        assert!(client.contains(default), "{default} not in {client}");
+    }
+}
+
+/// A server with `message_timeout(limit)` and no heartbeat, and a raw
+/// client that sends `head` at once and then one byte every 50 ms.
+/// Returns the server's error, how long its `recv` took, its close event
+/// and what the client read back.
+fn trickle(head: Vec<u8>, limit: Duration) -> (Error, Duration, CloseCode, Vec<u8>) {
+    let (listener, addr) = listen();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = ServerBuilder::new()
+            .no_heartbeat()
+            .message_timeout(Some(limit))
+            .accept(stream)
+            .unwrap();
+        let started = Instant::now();
+        let err = ws.recv().unwrap_err();
+        (err, started.elapsed(), ws.close_event().unwrap().code)
+    });
+    let mut client = common::raw::client(addr);
+    client.write_all(&head).unwrap();
+    let writer = client.try_clone().unwrap();
+    let trickler = thread::spawn(move || {
+        let mut writer = writer;
+        for _ in 0..100 {
+            if writer.write_all(&[0]).is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let (err, elapsed, code) = server.join().unwrap();
+    let mut back = Vec::new();
+    let _ = client.read_to_end(&mut back);
+    trickler.join().unwrap();
+    (err, elapsed, code, back)
+}
+
+#[test]
+fn a_message_trickled_a_byte_at_a_time_is_cut_off_at_the_message_timeout() {
+    let limit = Duration::from_millis(600);
+    // A 15 MiB frame (read in large pieces) and a 1,000-byte frame (read
+    // through the read buffer), each trickled after its header.
+    let mut large = vec![0x82, 0xff];
+    large.extend_from_slice(&(15u64 << 20).to_be_bytes());
+    large.extend_from_slice(&[1, 2, 3, 4]);
+    let mut small = vec![0x82, 0xfe];
+    small.extend_from_slice(&1000u16.to_be_bytes());
+    small.extend_from_slice(&[1, 2, 3, 4]);
+    // A fragmented message whose first fragment is whole: the clock runs
+    // for the message, not the frame.
+    let mut fragmented = vec![0x02, 0x83, 1, 2, 3, 4, 5, 6, 7];
+    fragmented.extend_from_slice(&[0x00, 0xfe, 0x03, 0xe8, 1, 2, 3, 4]);
+    for (name, head) in [
+        ("large", large),
+        ("small", small),
+        ("fragmented", fragmented),
+    ] {
+        let (err, elapsed, code, back) = trickle(head, limit);
+        assert!(matches!(err, Error::Timeout(_)), "{name}: {err:?}");
+        assert!(
+            elapsed >= limit && elapsed < limit * 4,
+            "{name}: cut off after {elapsed:?}"
+        );
+        assert_eq!(code, CloseCode::POLICY_VIOLATION, "{name}");
+        // The client was told why before the connection closed.
+        let frames = common::parse_frames(&back);
+        assert_eq!(frames.len(), 1, "{name}: {frames:?}");
+        assert_eq!(frames[0].close_code(), Some(1008), "{name}");
+    }
+}
+
+#[test]
+fn a_peer_that_floods_pings_and_never_reads_cannot_block_a_send_forever() {
+    let (listener, addr) = listen();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = ServerBuilder::new()
+            .no_heartbeat()
+            .write_timeout(Some(Duration::from_millis(300)))
+            .accept(stream)
+            .unwrap();
+        let started = Instant::now();
+        // Every ping is answered; once the peer's receive window and ours
+        // are full, the answer's write times out instead of blocking.
+        let err = loop {
+            match ws.recv() {
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        (err, started.elapsed(), ws.buffered_amount())
+    });
+    let mut flooder = common::raw::client(addr);
+    let ping = common::encode_frame(true, 0, 0x9, Some([1, 2, 3, 4]), &[7; 125]);
+    let burst: Vec<u8> = ping
+        .iter()
+        .copied()
+        .cycle()
+        .take(ping.len() * 1000)
+        .collect();
+    flooder
+        .set_write_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) && flooder.write_all(&burst).is_ok() {}
+    let (err, elapsed, buffered) = server.join().unwrap();
+    assert!(
+        matches!(&err, Error::Io(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+        "{err:?}"
+    );
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+    // Answers wait, bounded by the buffered-amount cap.
+    assert!(
+        buffered <= Config::default().max_buffered_amount + 200,
+        "{buffered}"
+    );
+}
+
+#[test]
+fn serve_caps_the_connections_and_answers_one_too_many_with_503() {
+    let (listener, addr) = listen();
+    let server = ServerBuilder::new().max_connections(2);
+    let acceptor = server.clone();
+    thread::spawn(move || {
+        let err = server.serve(&listener, move |stream| {
+            let Ok(mut ws) = acceptor.accept(stream) else {
+                return;
+            };
+            while let Ok(Some(message)) = ws.recv() {
+                if ws.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        panic!("serve returned: {err}");
+    });
+    let url = format!("ws://{addr}/");
+    let connect = || {
+        ClientBuilder::new(&url)
+            .handshake_timeout(Duration::from_secs(5))
+            .connect()
+    };
+    let mut first = connect().unwrap();
+    let mut second = connect().unwrap();
+    for _ in 0..3 {
+        match connect() {
+            Err(Error::Handshake(rfc6455::handshake::HandshakeError::Rejected {
+                status,
+                headers,
+            })) => {
+                assert_eq!(status, 503);
+                assert_eq!(headers.get("Retry-After"), Some("1"));
+            }
+            other => panic!("a third connection: {other:?}"),
+        }
+    }
+    // The two admitted ones work...
+    first.send_text("one").unwrap();
+    assert_eq!(first.recv().unwrap().unwrap().as_bytes(), b"one");
+    // ...and once one leaves, its place is free again.
+    second.close(1000, "bye").unwrap();
+    while second.recv().unwrap().is_some() {}
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut third = loop {
+        match connect() {
+            Ok(ws) => break ws,
+            Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("no place freed: {e}"),
+        }
+    };
+    third.send_text("three").unwrap();
+    assert_eq!(third.recv().unwrap().unwrap().as_bytes(), b"three");
+}

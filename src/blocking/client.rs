@@ -4,7 +4,10 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use crate::blocking::socket::{StreamOps, WebSocket, DEFAULT_CLOSE_TIMEOUT};
+use crate::blocking::socket::{
+    StreamOps, WebSocket, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MESSAGE_TIMEOUT,
+    DEFAULT_WRITE_TIMEOUT,
+};
 use crate::{ClientRequest, Config, Connection, Error, Event};
 
 /// The default bound on the opening handshake.
@@ -47,6 +50,7 @@ pub struct ClientBuilder {
     write_timeout: Option<Duration>,
     close_timeout: Duration,
     heartbeat: Option<(Duration, Duration)>,
+    message_timeout: Option<Duration>,
 }
 
 impl ClientBuilder {
@@ -64,9 +68,10 @@ impl ClientBuilder {
             connect_timeout: None,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             read_timeout: None,
-            write_timeout: None,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
-            heartbeat: None,
+            heartbeat: DEFAULT_HEARTBEAT,
+            message_timeout: DEFAULT_MESSAGE_TIMEOUT,
         }
     }
 
@@ -108,10 +113,30 @@ impl ClientBuilder {
 
     /// Detects a dead or idle peer: after `interval` without hearing from
     /// the peer, send a ping; if nothing arrives within `pong_timeout` of
-    /// it, drop the connection (reported as 1006, `Error::Timeout`).
-    /// Needs a stream with read timeouts (TCP). Default: off.
+    /// it, drop the connection (reported as 1006, `Error::Timeout`). A
+    /// silent interval also releases buffers that grew for large messages.
+    ///
+    /// Default: on, 20 s and 20 s (as python-websockets), so a peer that
+    /// vanished without a FIN or RST does not hold the connection forever.
     pub fn heartbeat(mut self, interval: Duration, pong_timeout: Duration) -> Self {
         self.heartbeat = Some((interval, pong_timeout));
+        self
+    }
+
+    /// Turns the heartbeat off: an idle peer is then kept until the
+    /// transport reports it gone (or the read timeout, if set, expires).
+    pub fn no_heartbeat(mut self) -> Self {
+        self.heartbeat = None;
+        self
+    }
+
+    /// Bounds how long one message (a frame, or all fragments of one) may
+    /// take to arrive once its first byte came; past it the connection is
+    /// failed with 1008 and `recv` returns [`Error::Timeout`]. Default:
+    /// 60 s, so a peer that trickles a large frame cannot hold the
+    /// connection forever; `None` lifts the bound.
+    pub fn message_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.message_timeout = timeout;
         self
     }
 
@@ -121,7 +146,9 @@ impl ClientBuilder {
         self
     }
 
-    /// A write timeout for sends (default: none).
+    /// A write timeout for sends (default: 30 s): a server that stops
+    /// reading cannot block a send forever. `None` waits as long as it
+    /// takes.
     pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.write_timeout = timeout;
         self
@@ -192,7 +219,7 @@ impl ClientBuilder {
         ws.set_timeouts(self.read_timeout, self.close_timeout);
         let deadline = Instant::now() + self.handshake_timeout;
         while !matches!(ws.handshake_event(deadline)?, Event::Open(_)) {}
-        ws.opened(self.heartbeat);
+        ws.opened(self.heartbeat, self.message_timeout);
         Ok(ws)
     }
 }

@@ -20,21 +20,24 @@
 //! # Ok::<(), rfc6455::Error>(())
 //! ```
 //!
-//! A server, a thread per connection:
+//! A server, a thread per connection (capped, see
+//! [`ServerBuilder::serve`]):
 //!
 //! ```no_run
-//! use std::net::TcpListener;
-//! let listener = TcpListener::bind("127.0.0.1:9001")?;
-//! for stream in listener.incoming() {
-//!     std::thread::spawn(move || -> Result<(), rfc6455::Error> {
-//!         let mut ws = rfc6455::blocking::accept(stream?)?;
-//!         while let Some(message) = ws.recv()? {
-//!             ws.send(message)?;
+//! use rfc6455::blocking::ServerBuilder;
+//! let listener = std::net::TcpListener::bind("127.0.0.1:9001")?;
+//! let server = ServerBuilder::new();
+//! let acceptor = server.clone();
+//! let error = server.serve(&listener, move |stream| {
+//!     let Ok(mut ws) = acceptor.accept(stream) else { return };
+//!     while let Ok(Some(message)) = ws.recv() {
+//!         if ws.send(message).is_err() {
+//!             break;
 //!         }
-//!         Ok(())
-//!     });
-//! }
-//! # Ok::<(), rfc6455::Error>(())
+//!     }
+//! });
+//! eprintln!("listener failed: {error}");
+//! # Ok::<(), std::io::Error>(())
 //! ```
 
 mod client;

@@ -1,16 +1,35 @@
 //! Accepting server connections.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::blocking::socket::{StreamOps, WebSocket, DEFAULT_CLOSE_TIMEOUT};
+use crate::blocking::socket::{
+    StreamOps, WebSocket, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MESSAGE_TIMEOUT,
+    DEFAULT_WRITE_TIMEOUT,
+};
 use crate::handshake::{HandshakeError, Headers};
 use crate::{Accept, Config, Connection, Error, Event, Reject, Request};
 
 /// The default bound on the opening handshake: a peer that never finishes
 /// its request is cut off after it.
 const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default cap on connections [`ServerBuilder::serve`] handles at once:
+/// each holds a thread, and a flood of connections must not exhaust them.
+const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// What a connection over the cap is told before it is closed.
+const BUSY_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\
+Content-Length: 0\r\nConnection: close\r\n\r\n";
+/// How long a refused connection is kept open to read the peer's request,
+/// so closing it does not reset the connection before the peer has read
+/// the 503.
+const REFUSED_LINGER: Duration = Duration::from_secs(1);
+/// At most this many refused connections linger at once; older ones are
+/// closed at once when more come.
+const MAX_LINGERING: usize = 1024;
 
 /// Accepts a WebSocket on an accepted TCP stream with default settings:
 /// any path, any origin, no subprotocol.
@@ -54,6 +73,10 @@ pub struct ServerBuilder {
     write_timeout: Option<Duration>,
     close_timeout: Duration,
     heartbeat: Option<(Duration, Duration)>,
+    message_timeout: Option<Duration>,
+    max_connections: usize,
+    /// Connections [`serve`](Self::serve) is handling, shared by clones.
+    live: Arc<AtomicUsize>,
 }
 
 impl Default for ServerBuilder {
@@ -69,9 +92,93 @@ impl ServerBuilder {
             config: Config::default(),
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             read_timeout: None,
-            write_timeout: None,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
-            heartbeat: None,
+            heartbeat: DEFAULT_HEARTBEAT,
+            message_timeout: DEFAULT_MESSAGE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            live: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// How many connections [`serve`](Self::serve) handles at once
+    /// (default 10,000). One more is answered `503 Service Unavailable`
+    /// with `Retry-After: 1` and closed, without a thread of its own.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// How many connections [`serve`](Self::serve) is handling now (on
+    /// this builder and its clones).
+    pub fn connections(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// Accepts connections on `listener` and runs `handle` on each, on a
+    /// thread of its own, with at most
+    /// [`max_connections`](Self::max_connections) at once. It returns only
+    /// when the listener itself fails.
+    ///
+    /// Errors that concern one connection (aborted before it was
+    /// accepted, interrupted) are skipped. When the process runs out of
+    /// something (file descriptors, memory, threads), the loop backs off,
+    /// from 10 ms up to 1 s, instead of spinning, and writes one line to
+    /// standard error per second at most.
+    ///
+    /// ```no_run
+    /// use rfc6455::blocking::ServerBuilder;
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:9001")?;
+    /// let server = ServerBuilder::new().max_connections(1000);
+    /// let acceptor = server.clone();
+    /// let error = server.serve(&listener, move |stream| {
+    ///     let Ok(mut ws) = acceptor.accept(stream) else { return };
+    ///     while let Ok(Some(message)) = ws.recv() {
+    ///         if ws.send(message).is_err() {
+    ///             break;
+    ///         }
+    ///     }
+    /// });
+    /// eprintln!("listener failed: {error}");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn serve<F>(&self, listener: &TcpListener, handle: F) -> io::Error
+    where
+        F: Fn(TcpStream) + Send + Sync + 'static,
+    {
+        let handle = Arc::new(handle);
+        let mut backoff = Backoff::default();
+        let mut lingering: Option<mpsc::SyncSender<TcpStream>> = None;
+        loop {
+            let stream = match listener.accept() {
+                Ok((stream, _)) => {
+                    backoff.reset();
+                    stream
+                }
+                Err(e) if listener_failed(&e) => return e,
+                Err(e) if concerns_one_connection(&e) => continue,
+                Err(e) => {
+                    backoff.wait("accept failed", &e);
+                    continue;
+                }
+            };
+            let Some(slot) = Slot::take(&self.live, self.max_connections) else {
+                let linger = lingering.get_or_insert_with(spawn_linger);
+                refuse_busy(stream, linger);
+                continue;
+            };
+            let handle = Arc::clone(&handle);
+            let spawned = thread::Builder::new()
+                .name("rfc6455-connection".into())
+                .spawn(move || {
+                    let _slot = slot;
+                    handle(stream);
+                });
+            // A thread that cannot be spawned drops the connection (and its
+            // slot) with the closure.
+            if let Err(e) = spawned {
+                backoff.wait("cannot spawn a connection thread", &e);
+            }
         }
     }
 
@@ -89,10 +196,30 @@ impl ServerBuilder {
 
     /// Detects a dead or idle peer: after `interval` without hearing from
     /// the peer, send a ping; if nothing arrives within `pong_timeout` of
-    /// it, drop the connection (reported as 1006, `Error::Timeout`).
-    /// Needs a stream with read timeouts (TCP). Default: off.
+    /// it, drop the connection (reported as 1006, `Error::Timeout`). A
+    /// silent interval also releases buffers that grew for large messages.
+    ///
+    /// Default: on, 20 s and 20 s (as python-websockets), so a peer that
+    /// vanished without a FIN or RST does not hold the connection forever.
     pub fn heartbeat(mut self, interval: Duration, pong_timeout: Duration) -> Self {
         self.heartbeat = Some((interval, pong_timeout));
+        self
+    }
+
+    /// Turns the heartbeat off: an idle peer is then kept until the
+    /// transport reports it gone (or the read timeout, if set, expires).
+    pub fn no_heartbeat(mut self) -> Self {
+        self.heartbeat = None;
+        self
+    }
+
+    /// Bounds how long one message (a frame, or all fragments of one) may
+    /// take to arrive once its first byte came; past it the connection is
+    /// failed with 1008 and `recv` returns [`Error::Timeout`]. Default:
+    /// 60 s, so a peer that trickles a large frame cannot hold the
+    /// connection forever; `None` lifts the bound.
+    pub fn message_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.message_timeout = timeout;
         self
     }
 
@@ -102,8 +229,9 @@ impl ServerBuilder {
         self
     }
 
-    /// A write timeout for sends (default: none). With one set, a peer that
-    /// stops reading cannot block a send forever.
+    /// A write timeout for sends (default: 30 s): a peer that stops
+    /// reading cannot block a send, and the thread in it, forever. `None`
+    /// waits as long as the peer takes.
     pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.write_timeout = timeout;
         self
@@ -178,7 +306,152 @@ impl ServerBuilder {
         let flushed = ws.flush();
         result?;
         flushed?;
-        ws.opened(self.heartbeat);
+        ws.opened(self.heartbeat, self.message_timeout);
         Ok(ws)
+    }
+}
+
+/// A place among the connections [`ServerBuilder::serve`] handles, given
+/// back when dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(live: &Arc<AtomicUsize>, max: usize) -> Option<Slot> {
+        live.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < max).then_some(n + 1)
+        })
+        .ok()
+        .map(|_| Slot(Arc::clone(live)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The listener itself is unusable: nothing more will be accepted.
+fn listener_failed(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::NotConnected | io::ErrorKind::Unsupported
+    )
+}
+
+/// The error was about one connection that is gone; the next accept may
+/// well succeed at once.
+fn concerns_one_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+            | io::ErrorKind::TimedOut
+    )
+}
+
+/// Waits after a failure that more tries will not mend at once (out of file
+/// descriptors, memory or threads), doubling the wait while it lasts, and
+/// reports it at most once a second.
+#[derive(Default)]
+struct Backoff {
+    wait: Duration,
+    last_report: Option<Instant>,
+    unreported: usize,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn reset(&mut self) {
+        self.wait = Duration::ZERO;
+    }
+
+    fn wait(&mut self, what: &str, e: &io::Error) {
+        let now = Instant::now();
+        if self
+            .last_report
+            .is_none_or(|last| now - last >= Duration::from_secs(1))
+        {
+            let also = match self.unreported {
+                0 => String::new(),
+                n => format!(" ({n} more since the last report)"),
+            };
+            eprintln!("rfc6455 server: {what}: {e}{also}; backing off");
+            self.last_report = Some(now);
+            self.unreported = 0;
+        } else {
+            self.unreported += 1;
+        }
+        self.wait = (self.wait * 2).clamp(Self::FIRST, Self::MAX);
+        thread::sleep(self.wait);
+    }
+}
+
+/// Answers a connection over the cap with 503 and hands it to the linger
+/// thread, which closes it once the peer has sent its request (or after
+/// [`REFUSED_LINGER`]): closing a socket with unread input resets it, and
+/// the peer could lose the 503.
+fn refuse_busy(mut stream: TcpStream, linger: &mpsc::SyncSender<TcpStream>) {
+    if stream.set_nonblocking(true).is_err() {
+        return;
+    }
+    let _ = stream.write_all(BUSY_RESPONSE);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    // A full queue closes this one now: never block the accept loop.
+    let _ = linger.try_send(stream);
+}
+
+fn spawn_linger() -> mpsc::SyncSender<TcpStream> {
+    let (tx, rx) = mpsc::sync_channel::<TcpStream>(MAX_LINGERING);
+    let spawned = thread::Builder::new()
+        .name("rfc6455-refused".into())
+        .spawn(move || linger(rx));
+    if let Err(e) = spawned {
+        eprintln!("rfc6455 server: cannot spawn the thread that closes refused connections: {e}");
+    }
+    tx
+}
+
+/// Reads and drops what refused peers send, closing each at its end of
+/// stream or once it has lingered long enough.
+fn linger(rx: mpsc::Receiver<TcpStream>) {
+    let mut held: Vec<(TcpStream, Instant)> = Vec::new();
+    let mut scratch = [0u8; 4096];
+    loop {
+        let next = if held.is_empty() {
+            rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+        } else {
+            rx.recv_timeout(Duration::from_millis(20))
+        };
+        match next {
+            Ok(stream) => {
+                if held.len() >= MAX_LINGERING {
+                    held.remove(0);
+                }
+                held.push((stream, Instant::now() + REFUSED_LINGER));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) if held.is_empty() => return,
+            Err(mpsc::RecvTimeoutError::Disconnected) => thread::sleep(Duration::from_millis(20)),
+        }
+        let now = Instant::now();
+        held.retain_mut(|(stream, until)| {
+            if now >= *until {
+                return false;
+            }
+            loop {
+                match stream.read(&mut scratch) {
+                    Ok(0) => return false,
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => return false,
+                }
+            }
+        });
     }
 }

@@ -10,6 +10,18 @@ use crate::{CloseCode, Connection, Error, Event, Message, ReadyState, Role};
 /// How long a client waits, after the close handshake, for the server to
 /// close the TCP connection (section 7.1.1) before closing it itself.
 pub(crate) const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default keepalive: a ping after this much silence from the peer,
+/// and the connection dropped if nothing arrives within as long again (the
+/// values python-websockets uses).
+pub(crate) const DEFAULT_HEARTBEAT: Option<(Duration, Duration)> =
+    Some((Duration::from_secs(20), Duration::from_secs(20)));
+/// The default bound on one blocked write: a peer that stops reading
+/// cannot hold a send (and its thread) forever.
+pub(crate) const DEFAULT_WRITE_TIMEOUT: Option<Duration> = Some(Duration::from_secs(30));
+/// The default bound on how long a message may take to arrive once its
+/// first byte came, so a peer that trickles a large frame a byte at a time
+/// cannot hold the connection forever.
+pub(crate) const DEFAULT_MESSAGE_TIMEOUT: Option<Duration> = Some(Duration::from_secs(60));
 
 /// From this many missing bytes of a frame on, the rest is read with
 /// `read_to_end` into a buffer of its own.
@@ -65,6 +77,10 @@ pub struct WebSocket<S> {
     close_timeout: Duration,
     close_event: Option<CloseEvent>,
     heartbeat: Option<Heartbeat>,
+    message_timeout: Option<Duration>,
+    /// When the message now arriving started to (see
+    /// [`Connection::message_in_progress`]).
+    message_started: Option<Instant>,
 }
 
 /// Idle detection: a ping after `interval` of silence from the peer, and
@@ -129,6 +145,8 @@ impl<S: Read + Write> WebSocket<S> {
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             close_event: None,
             heartbeat: None,
+            message_timeout: None,
+            message_started: None,
         }
     }
 
@@ -358,9 +376,41 @@ impl<S: Read + Write> WebSocket<S> {
     }
 
     /// After the handshake: the timeouts and heartbeat of the open connection.
-    pub(crate) fn opened(&mut self, heartbeat: Option<(Duration, Duration)>) {
+    pub(crate) fn opened(
+        &mut self,
+        heartbeat: Option<(Duration, Duration)>,
+        message_timeout: Option<Duration>,
+    ) {
         let _ = (self.ops.set_read_timeout)(&mut self.stream, self.read_timeout);
         self.heartbeat = heartbeat.map(|(interval, timeout)| Heartbeat::new(interval, timeout));
+        self.message_timeout = message_timeout;
+    }
+
+    /// When the message now arriving must be complete, if one is arriving
+    /// and a message timeout is set; starts its clock at its first byte.
+    fn message_deadline(&mut self) -> Option<Instant> {
+        let timeout = self.message_timeout?;
+        if !self.conn.message_in_progress() {
+            self.message_started = None;
+            return None;
+        }
+        let started = *self.message_started.get_or_insert_with(Instant::now);
+        Some(started + timeout)
+    }
+
+    /// Fails the connection whose message took longer than the message
+    /// timeout: a close frame with 1008 (policy violation) goes out as a
+    /// courtesy, and the transport is closed without waiting for a reply.
+    fn message_too_slow(&mut self) -> Error {
+        let _ = self
+            .conn
+            .close(CloseCode::POLICY_VIOLATION, "message took too long");
+        let _ = self.flush();
+        if self.close_event.is_none() {
+            self.close_event = Some(CloseEvent::abnormal(CloseCode::POLICY_VIOLATION));
+            let _ = (self.ops.shutdown)(&mut self.stream);
+        }
+        Error::Timeout("a message did not arrive within the message timeout")
     }
 
     /// Writes what is queued, then blocks for more input (or until the
@@ -369,8 +419,12 @@ impl<S: Read + Write> WebSocket<S> {
         if let Err(e) = self.flush() {
             return Err(self.io_failure(e));
         }
-        let heartbeat_due = self.heartbeat_step()?;
-        match self.read_some() {
+        let message_due = self.message_deadline();
+        if message_due.is_some_and(|due| Instant::now() >= due) {
+            return Err(self.message_too_slow());
+        }
+        let heartbeat_due = self.heartbeat_step(message_due)?;
+        match self.read_some(message_due) {
             Ok(0) => {
                 self.conn.receive_eof();
                 Ok(())
@@ -387,9 +441,14 @@ impl<S: Read + Write> WebSocket<S> {
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) && heartbeat_due.is_some_and(|due| Instant::now() >= due) =>
+                ) && [heartbeat_due, message_due]
+                    .into_iter()
+                    .flatten()
+                    .any(|due| Instant::now() >= due) =>
             {
-                Ok(()) // the heartbeat's turn, not the caller's read timeout
+                // The heartbeat's or the message timeout's turn, not the
+                // caller's read timeout: the next call acts on it.
+                Ok(())
             }
             Err(e) => Err(self.io_failure(e.into())),
         }
@@ -398,7 +457,7 @@ impl<S: Read + Write> WebSocket<S> {
     /// Reads into the connection: once, or for the rest of a large frame
     /// until all of it has arrived (or the stream stops: end, timeout,
     /// `WouldBlock`). Returns how many bytes (0 at EOF).
-    fn read_some(&mut self) -> io::Result<usize> {
+    fn read_some(&mut self, deadline: Option<Instant>) -> io::Result<usize> {
         let rest = self.conn.frame_remaining();
         if rest < LARGE_READ {
             let n = self.stream.read(self.conn.read_buf())?;
@@ -419,9 +478,14 @@ impl<S: Read + Write> WebSocket<S> {
         let mut rest = rest;
         while rest > 0 {
             let want = rest.min(piece);
-            let stream = &mut self.stream;
+            // Each read of a trickling peer succeeds, so only a deadline
+            // checked between reads ends the wait for the whole piece.
+            let mut stream = UntilDeadline {
+                inner: &mut self.stream,
+                deadline,
+            };
             let (result, got) = self.conn.receive_with(|tail| {
-                let result = tail.read_from(stream, want);
+                let result = tail.read_from(&mut stream, want);
                 (result, tail.appended())
             });
             total += got;
@@ -443,8 +507,11 @@ impl<S: Read + Write> WebSocket<S> {
     /// the connection when a ping went unanswered for the timeout, and sets
     /// the read timeout so the next read wakes up in time. Returns when the
     /// heartbeat next needs to act.
-    fn heartbeat_step(&mut self) -> Result<Option<Instant>, Error> {
+    fn heartbeat_step(&mut self, message_due: Option<Instant>) -> Result<Option<Instant>, Error> {
         let Some(hb) = self.heartbeat else {
+            if let Some(due) = message_due {
+                self.wake_by(due);
+            }
             return Ok(None);
         };
         let now = Instant::now();
@@ -467,14 +534,20 @@ impl<S: Read + Write> WebSocket<S> {
             }
         }
         let due = self.heartbeat.map_or(now, |hb| hb.deadline());
+        self.wake_by(message_due.map_or(due, |m| m.min(due)));
+        Ok(Some(due))
+    }
+
+    /// Sets the read timeout so that the next read returns by `due` at the
+    /// latest (or by the caller's read timeout, if sooner).
+    fn wake_by(&mut self, due: Instant) {
         let wait = due
-            .saturating_duration_since(now)
+            .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
         let timeout = self.read_timeout.map_or(wait, |t| t.min(wait));
-        // Unsupported on non-TCP streams: the heartbeat then only acts
-        // between reads.
+        // Unsupported on non-TCP streams: the heartbeat and the message
+        // timeout then only act between reads.
         let _ = (self.ops.set_read_timeout)(&mut self.stream, Some(timeout));
-        Ok(Some(due))
     }
 
     /// Ends the connection abnormally (1006) from the adapter's side.
@@ -524,5 +597,21 @@ impl<S: Read + Write> WebSocket<S> {
             }
         }
         let _ = (self.ops.set_read_timeout)(&mut self.stream, self.read_timeout);
+    }
+}
+
+/// A reader that reports a timeout once `deadline` has passed, however
+/// steadily the stream underneath delivers.
+struct UntilDeadline<'a, S> {
+    inner: &'a mut S,
+    deadline: Option<Instant>,
+}
+
+impl<S: Read> Read for UntilDeadline<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.inner.read(buf)
     }
 }
