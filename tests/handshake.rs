@@ -1042,3 +1042,95 @@ fn frames_behind_the_request_are_unmasked_once_accepted() {
         assert_eq!(got, vec![Event::Message("Hello".into()); 3], "cut {cut}");
     }
 }
+
+// ------------------------------------------------ head end, target and Host
+//
+// Issue #17: an application that authorises by path or Host must see the
+// path and Host the request really names, and the head must end where the
+// one parser that reads it says it ends.
+
+/// Feeds `head` to a fresh server and expects it refused with 400 before
+/// the application sees a request; returns the error.
+fn refused_at_once(head: &[u8]) -> HandshakeError {
+    let mut server = Connection::server(Config::default());
+    server.receive(head);
+    let err = match server.next_event() {
+        Err(Error::Handshake(e)) => e,
+        other => panic!(
+            "{:?}: expected a 400, got {other:?}",
+            String::from_utf8_lossy(head)
+        ),
+    };
+    assert_eq!(err.status(), Some(400), "{err}");
+    assert_eq!(server.ready_state(), ReadyState::Closed);
+    let response = parse_head(&drain(&mut server));
+    assert!(
+        response.start.starts_with("HTTP/1.1 400 "),
+        "{}",
+        response.start
+    );
+    assert!(server.should_close_transport());
+    err
+}
+
+#[test]
+fn bare_lf_heads_are_refused_at_once() {
+    for head in [
+        // A whole request with bare LF line ends: before, it waited for a
+        // CRLF blank line that never came, until the handshake timeout.
+        rfc_request("").replace("\r\n", "\n"),
+        // Refused as soon as the first bare LF arrives.
+        "GET / HTTP/1.1\n".to_owned(),
+        "GET / HTTP/1.1\r\nHost: x\n".to_owned(),
+        // A bare CR, likewise.
+        "GET / HTTP/1.1\rX".to_owned(),
+    ] {
+        let err = refused_at_once(head.as_bytes());
+        assert!(
+            matches!(err, HandshakeError::MalformedHttp(_)),
+            "{head:?}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn nothing_after_a_bare_lf_blank_line_is_dropped() {
+    // httparse ends this head at "\n\n"; a scan for CRLFCRLF ended it after
+    // JUNK, and JUNK vanished between the two.
+    let head = rfc_request("").replace("13\r\n\r\n", "13\n\nJUNK\r\n\r\n");
+    let err = refused_at_once(head.as_bytes());
+    assert!(matches!(err, HandshakeError::MalformedHttp(_)), "{err:?}");
+}
+
+#[test]
+fn one_leading_empty_line_is_ignored_and_no_more() {
+    // RFC 9112 section 2.2: a server SHOULD ignore at least one empty line
+    // before the request line.
+    let (mut server, req) = server_with(&format!("\r\n{}", rfc_request("")));
+    assert_eq!(req.path(), "/chat");
+    server.accept(Accept::new()).unwrap();
+    refused_at_once(format!("\r\n\r\n{}", rfc_request("")).as_bytes());
+}
+
+#[test]
+fn client_refuses_a_bare_lf_response_at_once() {
+    let cases: [fn(&str) -> String; 2] = [
+        // Before, this waited for the handshake timeout...
+        |_| "HTTP/1.1 101 Switching Protocols\n".to_owned(),
+        // ...and this opened, with JUNK dropped.
+        |key| response_101(key, "").replace("\r\n\r\n", "\n\nJUNK\r\n\r\n"),
+    ];
+    for response in cases {
+        let (mut c, key) =
+            pending_client(ClientRequest::new("ws://h/").unwrap(), Config::default());
+        let response = response(&key);
+        c.receive(response.as_bytes());
+        let err = c.next_event().unwrap_err();
+        assert!(
+            matches!(err, Error::Handshake(HandshakeError::MalformedHttp(_))),
+            "{response:?}: {err}"
+        );
+        assert_eq!(c.ready_state(), ReadyState::Closed);
+        assert_eq!(c.buffered_amount(), 0, "a client answers nothing");
+    }
+}

@@ -2,8 +2,10 @@
 //! client's request, in pieces.
 //!
 //! - No panic; `buffer_capacity()` stays bounded while the head arrives.
-//! - `HeadTooLarge` exactly when no blank line ends within 4096 bytes; an
-//!   `Event::Request` only when one does.
+//! - `HeadTooLarge` exactly when no blank line ends within 4096 bytes and
+//!   no bare CR or LF comes before it; an `Event::Request` only when a
+//!   CRLFCRLF ends the head within them with no bare CR or LF before it;
+//!   a bare CR or LF is refused (400) as soon as it is seen.
 //! - On `Event::Request`, `accept(Accept::new())` either succeeds (101
 //!   queued with the right `Sec-WebSocket-Accept`, connection open, the
 //!   request really a valid upgrade) or fails with a handshake error and a
@@ -18,16 +20,10 @@ use libfuzzer_sys::fuzz_target;
 use rfc6455::handshake::{accept_key, HandshakeError};
 use rfc6455::{Accept, Connection, Error, Event, ReadyState, Role};
 use rfc6455_fuzz::{
-    check_output, drain_frames, model, parse_output, small_config, take_output, Ev,
+    check_output, drain_frames, head_verdict, model, parse_output, small_config, take_output, Ev,
 };
 
 const MAX_HEAD: usize = 4096;
-
-fn head_end(data: &[u8]) -> Option<usize> {
-    data.windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| p + 4)
-}
 
 fn status_of(out: &[u8]) -> u16 {
     assert!(
@@ -42,8 +38,10 @@ fuzz_target!(|input: &[u8]| {
     let [size, data @ ..] = input else { return };
     let piece = *size as usize + 1;
     let config = small_config(true);
-    let end = head_end(data);
+    // Where the head ends, or where a bare CR or LF refuses it first.
+    let (end, bare) = head_verdict(data);
     let head_fits = matches!(end, Some(e) if e <= MAX_HEAD);
+    let bare_fits = matches!(bare, Some(b) if b <= MAX_HEAD);
 
     let mut conn = Connection::server(config.clone());
     let mut fed = 0;
@@ -78,6 +76,10 @@ fuzz_target!(|input: &[u8]| {
                     assert!(
                         end.is_none_or(|e| e > fed),
                         "whole head ({end:?}) but no event"
+                    );
+                    assert!(
+                        bare.is_none_or(|b| b > fed),
+                        "bare CR or LF ({bare:?}) but no error"
                     );
                     let cap = conn.buffer_capacity();
                     assert!(
@@ -143,10 +145,11 @@ fuzz_target!(|input: &[u8]| {
                         HandshakeError::HeadTooLarge { max } => {
                             assert_eq!(max, MAX_HEAD);
                             assert!(!head_fits, "HeadTooLarge but the head ends at {end:?}");
+                            assert!(!bare_fits, "HeadTooLarge but a bare CR or LF at {bare:?}");
                             assert_eq!(status, 431);
                         }
                         HandshakeError::MalformedHttp(_) => {
-                            assert!(head_fits);
+                            assert!(head_fits || bare_fits);
                             assert_eq!(status, 400);
                         }
                         other => panic!("parse error {other:?}"),
@@ -174,7 +177,7 @@ fuzz_target!(|input: &[u8]| {
     } else if !done {
         // Everything fed and still connecting: the transport ending now
         // is an incomplete handshake.
-        assert!(end.is_none() && data.len() <= MAX_HEAD);
+        assert!(end.is_none() && bare.is_none() && data.len() <= MAX_HEAD);
         conn.receive_eof();
         match conn.next_event() {
             Err(Error::Handshake(HandshakeError::Incomplete)) => {}

@@ -4,7 +4,9 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
-use super::{accept_key, check_header, write_headers, HandshakeError, Headers, MAX_HEADERS};
+use super::{
+    accept_key, check_header, head_complete, write_headers, HandshakeError, Headers, MAX_HEADERS,
+};
 
 /// An HTTP request received by a server, before it is accepted.
 ///
@@ -96,13 +98,7 @@ impl Request {
 pub(crate) fn parse_request(head: &[u8]) -> Result<Request, HandshakeError> {
     let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut raw);
-    match parsed.parse(head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => {
-            return Err(HandshakeError::MalformedHttp("incomplete head".into()))
-        }
-        Err(e) => return Err(HandshakeError::MalformedHttp(e.to_string())),
-    }
+    head_complete(parsed.parse(head), head)?;
     Ok(Request {
         method: parsed.method.unwrap_or_default().to_owned(),
         target: parsed.path.unwrap_or_default().to_owned(),
