@@ -589,9 +589,6 @@ fn invalid_request_cases() -> Vec<InvalidCase> {
         (req.replace("HTTP/1.1", "HTTP/1.0"), 400, |e| {
             matches!(e, HandshakeError::HttpVersion)
         }),
-        (req.replace("Host: server.example.com\r\n", ""), 400, |e| {
-            matches!(e, HandshakeError::MissingHeader("Host"))
-        }),
         (
             req.replace("Upgrade: websocket", "Upgrade: h2c"),
             400,
@@ -1071,6 +1068,67 @@ fn refused_at_once(head: &[u8]) -> HandshakeError {
     );
     assert!(server.should_close_transport());
     err
+}
+
+#[test]
+fn host_must_be_one_non_empty_well_formed_value() {
+    let head = rfc_request("");
+    let host = "Host: server.example.com\r\n";
+    let mut refused: Vec<Vec<u8>> = [
+        "",
+        "Host: \r\n",
+        "Host: [::1\r\n",
+        "Host: [::1]x\r\n",
+        "Host: [nope]:80\r\n",
+        "Host: a b\r\n",
+        "Host: x:abc\r\n",
+        "Host: x:99999\r\n",
+        "Host: x:\r\n",
+        "Host: :80\r\n",
+        "Host: u@x\r\n",
+        "Host: x/y\r\n",
+        "Host: x%zz\r\n",
+        "Host: server.example.com\r\nHost: server.example.com\r\n",
+        "Host: server.example.com\r\nhost: other\r\n",
+    ]
+    .iter()
+    .map(|h| head.replace(host, h).into_bytes())
+    .collect();
+    // A second Host that is not UTF-8 counts too.
+    let mut not_utf8 = head.replace(host, "Host: x\r\nHost: \r\n").into_bytes();
+    let at = not_utf8
+        .windows(8)
+        .rposition(|w| w == b"Host: \r\n")
+        .unwrap()
+        + 6;
+    not_utf8.insert(at, 0xff);
+    refused.push(not_utf8);
+    for head in refused {
+        let err = refused_at_once(&head);
+        assert!(
+            matches!(
+                err,
+                HandshakeError::InvalidHost(_) | HandshakeError::MissingHeader("Host")
+            ),
+            "{:?}: {err:?}",
+            String::from_utf8_lossy(&head)
+        );
+    }
+    for value in [
+        "example.com",
+        "EXAMPLE.com:9001",
+        "127.0.0.1:80",
+        "[::1]:80",
+        "[::1]",
+        "[fe80::1]",
+        "a-b_c~.d",
+        "x%41y",
+        "localhost:0",
+    ] {
+        let (mut server, req) = server_with(&head.replace(host, &format!("Host: {value}\r\n")));
+        assert_eq!(req.host(), Some(value));
+        server.accept(Accept::new()).unwrap();
+    }
 }
 
 #[test]

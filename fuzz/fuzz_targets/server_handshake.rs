@@ -6,6 +6,8 @@
 //!   no bare CR or LF comes before it; an `Event::Request` only when a
 //!   CRLFCRLF ends the head within them with no bare CR or LF before it;
 //!   a bare CR or LF is refused (400) as soon as it is seen.
+//! - An `Event::Request` (and so any 101) has exactly one `Host`, a
+//!   well-formed `host[:port]`; other requests are answered 400 at once.
 //! - On `Event::Request`, `accept(Accept::new())` either succeeds (101
 //!   queued with the right `Sec-WebSocket-Accept`, connection open, the
 //!   request really a valid upgrade) or fails with a handshake error and a
@@ -24,6 +26,30 @@ use rfc6455_fuzz::{
 };
 
 const MAX_HEAD: usize = 4096;
+
+/// A weaker, independent check of a reported `Host`: `host[:port]`, the
+/// host an IPv6 literal in brackets or printable ASCII without delimiters,
+/// the port digits that fit in 16 bits.
+fn host_well_formed(v: &str) -> bool {
+    let (host_ok, port) = match v.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((ip, after)) => (ip.parse::<std::net::Ipv6Addr>().is_ok(), after),
+        None if v.starts_with('[') => return false,
+        None => {
+            let cut = v.find(':').unwrap_or(v.len());
+            let host = &v[..cut];
+            let ok = !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !b"[]@/?#:".contains(&b));
+            (ok, &v[cut..])
+        }
+    };
+    host_ok
+        && (port.is_empty()
+            || port.strip_prefix(':').is_some_and(|p| {
+                !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+            }))
+}
 
 fn status_of(out: &[u8]) -> u16 {
     assert!(
@@ -91,6 +117,16 @@ fuzz_target!(|input: &[u8]| {
                 Ok(Some(Event::Request(req))) => {
                     assert!(head_fits, "request from a head that does not fit");
                     assert!(end.unwrap() <= fed);
+                    // RFC 9112 3.2: exactly one Host, well-formed, before the
+                    // application sees the request (so before any 101).
+                    let hosts = req
+                        .headers()
+                        .iter()
+                        .filter(|(h, _)| h.eq_ignore_ascii_case("Host"))
+                        .count();
+                    assert_eq!(hosts, 1, "request with {hosts} Host headers");
+                    let host = req.host().expect("one Host, UTF-8");
+                    assert!(host_well_formed(host), "Host {host:?}");
                     match conn.accept(Accept::new()) {
                         Ok(()) => {
                             let resp = take_output(&mut conn);
@@ -150,6 +186,10 @@ fuzz_target!(|input: &[u8]| {
                         }
                         HandshakeError::MalformedHttp(_) => {
                             assert!(head_fits || bare_fits);
+                            assert_eq!(status, 400);
+                        }
+                        HandshakeError::MissingHeader("Host") | HandshakeError::InvalidHost(_) => {
+                            assert!(head_fits);
                             assert_eq!(status, 400);
                         }
                         other => panic!("parse error {other:?}"),

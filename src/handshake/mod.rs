@@ -78,6 +78,11 @@ pub enum HandshakeError {
     /// A required header is missing or lacks the required token.
     #[error("missing or invalid header: {0}")]
     MissingHeader(&'static str),
+    /// The request does not carry exactly one well-formed `Host` header
+    /// (RFC 9112 section 3.2): it has two, or an empty or malformed value
+    /// (not `host[:port]`).
+    #[error("invalid Host header: {0}")]
+    InvalidHost(String),
     /// `Sec-WebSocket-Key` is not the base64 of 16 bytes.
     #[error("Sec-WebSocket-Key is not the base64 encoding of 16 bytes")]
     InvalidKey,
@@ -124,6 +129,7 @@ impl HandshakeError {
     /// use rfc6455::handshake::HandshakeError;
     /// assert_eq!(HandshakeError::UnsupportedVersion(None).status(), Some(426));
     /// assert_eq!(HandshakeError::InvalidKey.status(), Some(400));
+    /// assert_eq!(HandshakeError::InvalidHost("two Host headers".into()).status(), Some(400));
     /// ```
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -132,6 +138,7 @@ impl HandshakeError {
             | HandshakeError::MethodNotGet(_)
             | HandshakeError::HttpVersion
             | HandshakeError::MissingHeader(_)
+            | HandshakeError::InvalidHost(_)
             | HandshakeError::InvalidKey => Some(400),
             HandshakeError::UnsupportedVersion(_) => Some(426),
             HandshakeError::Rejected { status, .. } => Some(*status),

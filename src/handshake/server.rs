@@ -71,7 +71,23 @@ impl Request {
         self.headers.get("Origin")
     }
 
-    /// The `Host` header.
+    /// The `Host` header: a server reports only requests that carry
+    /// exactly one, a well-formed `host[:port]` (a name, an IPv4 address
+    /// or a bracketed IPv6 literal), and answers any other with 400, so an
+    /// application that serves several hosts can trust it.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Event};
+    /// let mut server = Connection::server(Config::default());
+    /// server.receive(b"GET / HTTP/1.1\r\nHost: [::1]:9001\r\n\r\n");
+    /// let Some(Event::Request(req)) = server.next_event()? else { panic!() };
+    /// assert_eq!(req.host(), Some("[::1]:9001"));
+    ///
+    /// let mut server = Connection::server(Config::default());
+    /// server.receive(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+    /// assert!(server.next_event().is_err()); // and a 400 is queued
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn host(&self) -> Option<&str> {
         self.headers.get("Host")
     }
@@ -99,12 +115,97 @@ pub(crate) fn parse_request(head: &[u8]) -> Result<Request, HandshakeError> {
     let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut raw);
     head_complete(parsed.parse(head), head)?;
+    let headers = Headers::from_httparse(parsed.headers);
+    // Checked here, before the application sees the request, rather than
+    // in `validate_request`: an application that routes or authorises by
+    // host reads `host()`, which returns the first value, while a proxy in
+    // front may have acted on another.
+    match headers.count("Host") {
+        0 => return Err(HandshakeError::MissingHeader("Host")),
+        1 => {
+            // Counted above whatever the bytes; `get` is None for non-UTF-8.
+            let host = headers.get("Host").unwrap_or_default();
+            if Authority::parse(host).is_none() {
+                return Err(HandshakeError::InvalidHost(format!(
+                    "{host:?} is not host[:port]"
+                )));
+            }
+        }
+        n => return Err(HandshakeError::InvalidHost(format!("{n} Host headers"))),
+    }
     Ok(Request {
         method: parsed.method.unwrap_or_default().to_owned(),
         target: parsed.path.unwrap_or_default().to_owned(),
         http_minor: parsed.version.unwrap_or(0),
-        headers: Headers::from_httparse(parsed.headers),
+        headers,
     })
+}
+
+/// A `host[:port]`, as a `Host` header or a URI's authority carries it
+/// (RFC 9110 section 7.2, RFC 3986 section 3.2): a registered name or IPv4
+/// address (unreserved characters, sub-delims and %-escapes), or an IPv6
+/// literal in brackets; the port, if there is a colon, one to five digits
+/// that fit in 16 bits. Userinfo (`user@`) and an empty host are refused.
+#[derive(Debug, PartialEq, Eq)]
+struct Authority<'a> {
+    host: &'a str,
+    port: Option<u16>,
+}
+
+impl<'a> Authority<'a> {
+    fn parse(s: &'a str) -> Option<Self> {
+        let (host, port) = match s.strip_prefix('[') {
+            Some(literal) => {
+                let (ip, after) = literal.split_once(']')?;
+                ip.parse::<std::net::Ipv6Addr>().ok()?;
+                let port = match after {
+                    "" => None,
+                    p => Some(p.strip_prefix(':')?),
+                };
+                (&s[..ip.len() + 2], port)
+            }
+            None => {
+                let (host, port) = match s.split_once(':') {
+                    Some((h, p)) => (h, Some(p)),
+                    None => (s, None),
+                };
+                if host.is_empty() || !is_reg_name(host) {
+                    return None;
+                }
+                (host, port)
+            }
+        };
+        let port = match port {
+            None => None,
+            Some(p) if (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(p.parse().ok()?)
+            }
+            Some(_) => return None,
+        };
+        Some(Authority { host, port })
+    }
+}
+
+/// RFC 3986's reg-name (which an IPv4 address also is): unreserved
+/// characters, sub-delims, and `%` with two hex digits.
+fn is_reg_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                if !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+                {
+                    return false;
+                }
+                i += 3;
+            }
+            c if c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&c) => i += 1,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// The WebSocket rules for a request (section 4.2.1); returns the key.
@@ -114,9 +215,6 @@ pub(crate) fn validate_request(req: &Request) -> Result<&str, HandshakeError> {
     }
     if req.http_minor < 1 {
         return Err(HandshakeError::HttpVersion);
-    }
-    if req.headers.get("Host").is_none() {
-        return Err(HandshakeError::MissingHeader("Host"));
     }
     if !req.is_websocket() {
         return Err(HandshakeError::MissingHeader("Upgrade: websocket"));
@@ -355,10 +453,6 @@ mod tests {
             (request(v13).replace("GET", "POST"), 400),
             (request(v13).replace("HTTP/1.1", "HTTP/1.0"), 400),
             (
-                request(v13).replace("Host: server.example.com\r\n", ""),
-                400,
-            ),
-            (
                 request(v13).replace("Upgrade: websocket", "Upgrade: h2c"),
                 400,
             ),
@@ -385,6 +479,45 @@ mod tests {
             &request(v13).replace("Connection: Upgrade", "Connection: keep-alive, Upgrade")
         )
         .is_ok());
+    }
+
+    #[test]
+    fn host_forms() {
+        let ok = |s, host, port| {
+            assert_eq!(Authority::parse(s), Some(Authority { host, port }), "{s}");
+        };
+        ok("example.com", "example.com", None);
+        ok("Example.COM:80", "Example.COM", Some(80));
+        ok("127.0.0.1:65535", "127.0.0.1", Some(65535));
+        ok("[::1]", "[::1]", None);
+        ok("[fe80::1]:8080", "[fe80::1]", Some(8080));
+        ok("a%2Fb", "a%2Fb", None);
+        for bad in [
+            "", ":80", "x:", "x:65536", "x:123456", "x:+80", "x:8a", "[::1", "[::1]x", "[::1]:",
+            "[x]", "::1", "a b", "u@x", "x/y", "x?", "x#", "%", "%4", "%zz", "é",
+        ] {
+            assert_eq!(Authority::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn host_is_checked_when_the_request_is_parsed() {
+        let v13 = "Sec-WebSocket-Version: 13\r\n";
+        let head = request(v13);
+        let parse = |head: String| parse_request(head.as_bytes());
+        assert!(parse(head.clone()).is_ok());
+        assert!(matches!(
+            parse(head.replace("Host: server.example.com\r\n", "")),
+            Err(HandshakeError::MissingHeader("Host"))
+        ));
+        for bad in ["Host: \r\n", "Host: a b\r\n", "Host: x\r\nHost: x\r\n"] {
+            let err = parse(head.replace("Host: server.example.com\r\n", bad)).unwrap_err();
+            assert!(
+                matches!(err, HandshakeError::InvalidHost(_)),
+                "{bad:?}: {err}"
+            );
+            assert_eq!(err.status(), Some(400));
+        }
     }
 
     #[test]
