@@ -1070,6 +1070,110 @@ fn refused_at_once(head: &[u8]) -> HandshakeError {
     err
 }
 
+/// The RFC request with another request target and Host.
+fn request_for(target: &str, host: &str) -> String {
+    rfc_request("")
+        .replacen("/chat", target, 1)
+        .replace("Host: server.example.com", &format!("Host: {host}"))
+}
+
+#[test]
+fn absolute_form_target_gives_its_path_and_query() {
+    // (target, Host, path, query)
+    for (target, host, path, query) in [
+        ("http://example.com/reject", "example.com", "/reject", None),
+        ("HTTP://Example.COM/reject", "example.com", "/reject", None),
+        (
+            "ws://example.com/chat?room=1",
+            "example.com",
+            "/chat",
+            Some("room=1"),
+        ),
+        ("wss://example.com/a/b?", "example.com", "/a/b", Some("")),
+        ("https://example.com", "example.com", "/", None),
+        ("http://example.com?x=1", "example.com", "/", Some("x=1")),
+        ("http://[::1]:9001/p", "[::1]:9001", "/p", None),
+        // The scheme's default port may be written in one and not the other.
+        ("http://example.com:80/p", "example.com", "/p", None),
+        ("wss://example.com/p", "example.com:443", "/p", None),
+    ] {
+        let (mut server, req) = server_with(&request_for(target, host));
+        assert_eq!((req.path(), req.query()), (path, query), "{target}");
+        assert_eq!(req.target(), target);
+        server.accept(Accept::new()).unwrap();
+        assert_eq!(server.ready_state(), ReadyState::Open, "{target}");
+    }
+    // The origin form is unchanged.
+    let (_, req) = server_with(&request_for("/a/b?c=d?e", "x"));
+    assert_eq!((req.path(), req.query()), ("/a/b", Some("c=d?e")));
+}
+
+#[test]
+fn a_path_refused_by_name_cannot_be_reached_in_another_form() {
+    // examples/echo refuses "/reject"; each of these named it.
+    for target in ["http://example.com/reject", "/reject#x", "/reject#"] {
+        let head = request_for(target, "example.com");
+        let mut server = Connection::server(Config::default());
+        server.receive(head.as_bytes());
+        match server.next_event() {
+            Ok(Some(Event::Request(req))) => assert_eq!(req.path(), "/reject", "{target}"),
+            Err(Error::Handshake(e)) => assert_eq!(e.status(), Some(400), "{target}"),
+            other => panic!("{target}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn fragments_are_refused() {
+    for target in ["/reject#x", "/#", "/a?b#c", "http://example.com/a#b"] {
+        let err = refused_at_once(request_for(target, "example.com").as_bytes());
+        assert!(
+            matches!(&err, HandshakeError::InvalidTarget(t) if t == target),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn asterisk_authority_and_other_targets_are_refused() {
+    for target in [
+        "*",
+        "example.com:80",
+        "example.com",
+        "ftp://example.com/",
+        "http:///x",
+        "http://",
+        "http://user@example.com/",
+        "http://example.com:abc/",
+        "http://[::1/",
+        "chat",
+        "?x",
+    ] {
+        let err = refused_at_once(request_for(target, "example.com").as_bytes());
+        assert!(
+            matches!(err, HandshakeError::InvalidTarget(_)),
+            "{target}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn absolute_form_authority_and_host_must_agree() {
+    for (target, host) in [
+        ("http://other.example/chat", "example.com"),
+        ("http://example.com:8080/", "example.com"),
+        ("http://example.com/", "example.com:8080"),
+        ("ws://[::1]/", "[::2]"),
+        ("wss://example.com/", "example.com:80"),
+    ] {
+        let err = refused_at_once(request_for(target, host).as_bytes());
+        assert!(
+            matches!(err, HandshakeError::InvalidHost(_)),
+            "{target}: {err:?}"
+        );
+    }
+}
+
 #[test]
 fn host_must_be_one_non_empty_well_formed_value() {
     let head = rfc_request("");

@@ -7,7 +7,9 @@
 //!   CRLFCRLF ends the head within them with no bare CR or LF before it;
 //!   a bare CR or LF is refused (400) as soon as it is seen.
 //! - An `Event::Request` (and so any 101) has exactly one `Host`, a
-//!   well-formed `host[:port]`; other requests are answered 400 at once.
+//!   well-formed `host[:port]`, and a target without a fragment whose
+//!   `path()` starts with '/' (a URL target's path, `/` if it has none);
+//!   other requests are answered 400 at once.
 //! - On `Event::Request`, `accept(Accept::new())` either succeeds (101
 //!   queued with the right `Sec-WebSocket-Accept`, connection open, the
 //!   request really a valid upgrade) or fails with a handshake error and a
@@ -127,6 +129,24 @@ fuzz_target!(|input: &[u8]| {
                     assert_eq!(hosts, 1, "request with {hosts} Host headers");
                     let host = req.host().expect("one Host, UTF-8");
                     assert!(host_well_formed(host), "Host {host:?}");
+                    // The path an application authorises by is the one sent:
+                    // no fragment anywhere, a path that starts with '/', and
+                    // for a URL target, the URL's own path and query.
+                    let (target, path) = (req.target(), req.path());
+                    assert!(!target.contains('#'), "target {target:?}");
+                    assert!(path.starts_with('/'), "path {path:?} of {target:?}");
+                    match req.query() {
+                        Some(q) => assert!(
+                            target.ends_with(&format!("{path}?{q}"))
+                                || (path == "/" && target.ends_with(&format!("?{q}")))
+                        ),
+                        None => assert!(target.ends_with(path) || path == "/"),
+                    }
+                    if !target.starts_with('/') {
+                        let (_, rest) = target.split_once("://").expect("absolute form");
+                        let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+                        assert!(host_well_formed(authority), "authority {authority:?}");
+                    }
                     match conn.accept(Accept::new()) {
                         Ok(()) => {
                             let resp = take_output(&mut conn);
@@ -188,7 +208,9 @@ fuzz_target!(|input: &[u8]| {
                             assert!(head_fits || bare_fits);
                             assert_eq!(status, 400);
                         }
-                        HandshakeError::MissingHeader("Host") | HandshakeError::InvalidHost(_) => {
+                        HandshakeError::MissingHeader("Host")
+                        | HandshakeError::InvalidHost(_)
+                        | HandshakeError::InvalidTarget(_) => {
                             assert!(head_fits);
                             assert_eq!(status, 400);
                         }

@@ -80,9 +80,16 @@ pub enum HandshakeError {
     MissingHeader(&'static str),
     /// The request does not carry exactly one well-formed `Host` header
     /// (RFC 9112 section 3.2): it has two, or an empty or malformed value
-    /// (not `host[:port]`).
+    /// (not `host[:port]`), or one that names another host or port than
+    /// an absolute-form target's authority.
     #[error("invalid Host header: {0}")]
     InvalidHost(String),
+    /// The request target is neither a path (`/p?q`) nor an absolute
+    /// `http`, `https`, `ws` or `wss` URL (`http://host/p?q`), or it
+    /// carries a fragment (`#...`). Asterisk-form (`*`) and authority-form
+    /// (`host:port`) targets are for other methods than GET.
+    #[error("invalid request target {0:?}")]
+    InvalidTarget(String),
     /// `Sec-WebSocket-Key` is not the base64 of 16 bytes.
     #[error("Sec-WebSocket-Key is not the base64 encoding of 16 bytes")]
     InvalidKey,
@@ -139,6 +146,7 @@ impl HandshakeError {
             | HandshakeError::HttpVersion
             | HandshakeError::MissingHeader(_)
             | HandshakeError::InvalidHost(_)
+            | HandshakeError::InvalidTarget(_)
             | HandshakeError::InvalidKey => Some(400),
             HandshakeError::UnsupportedVersion(_) => Some(426),
             HandshakeError::Rejected { status, .. } => Some(*status),

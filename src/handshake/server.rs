@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use std::ops::Range;
 
 use super::{
     accept_key, check_header, head_complete, write_headers, HandshakeError, Headers, MAX_HEADERS,
@@ -28,6 +29,11 @@ use super::{
 pub struct Request {
     method: String,
     target: String,
+    /// Where the path lies in `target`; empty for an absolute-form target
+    /// without one, whose path is `/`.
+    path: Range<usize>,
+    /// Where the query lies in `target`, after its `?`.
+    query: Option<Range<usize>>,
     http_minor: u8,
     headers: Headers,
 }
@@ -38,19 +44,49 @@ impl Request {
         &self.method
     }
 
-    /// The request target as sent: path and query.
+    /// The request target as sent: usually a path and query (`/chat?x`),
+    /// or a whole URL (`http://example.com/chat?x`) from a client that
+    /// talks to a proxy. [`path`](Self::path) and [`query`](Self::query)
+    /// read either form.
     pub fn target(&self) -> &str {
         &self.target
     }
 
-    /// The path, without the query.
+    /// The path of the request target, without the query; it always
+    /// starts with `/`. For an absolute-form target (`GET
+    /// http://example.com/chat?x HTTP/1.1`) it is the URL's path (`/chat`;
+    /// `/` when the URL has none), and the server has checked that `Host`
+    /// names the URL's host and port. A target with a fragment (`#...`),
+    /// `*` or `host:port` was answered with 400 and never reported.
+    ///
+    /// The path is as sent: not %-decoded nor normalised, so `/a`, `//a`,
+    /// `/./a` and `/%61` are four paths. An application that authorises
+    /// by path should allow the paths it serves rather than refuse the
+    /// ones it fears.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Event};
+    /// let mut server = Connection::server(Config::default());
+    /// server.receive(b"GET http://example.com/reject?x HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    /// let Some(Event::Request(req)) = server.next_event()? else { panic!() };
+    /// assert_eq!(req.target(), "http://example.com/reject?x");
+    /// assert_eq!((req.path(), req.query()), ("/reject", Some("x")));
+    ///
+    /// let mut server = Connection::server(Config::default());
+    /// server.receive(b"GET /reject#x HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    /// assert!(server.next_event().is_err()); // and a 400 is queued
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn path(&self) -> &str {
-        self.target.split_once('?').map_or(&self.target, |(p, _)| p)
+        match &self.target[self.path.clone()] {
+            "" => "/",
+            path => path,
+        }
     }
 
     /// The query string after `?`, if any.
     pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, q)| q)
+        self.query.clone().map(|q| &self.target[q])
     }
 
     /// All request headers.
@@ -120,25 +156,88 @@ pub(crate) fn parse_request(head: &[u8]) -> Result<Request, HandshakeError> {
     // in `validate_request`: an application that routes or authorises by
     // host reads `host()`, which returns the first value, while a proxy in
     // front may have acted on another.
-    match headers.count("Host") {
+    let host = match headers.count("Host") {
         0 => return Err(HandshakeError::MissingHeader("Host")),
         1 => {
             // Counted above whatever the bytes; `get` is None for non-UTF-8.
             let host = headers.get("Host").unwrap_or_default();
-            if Authority::parse(host).is_none() {
-                return Err(HandshakeError::InvalidHost(format!(
-                    "{host:?} is not host[:port]"
-                )));
-            }
+            Authority::parse(host).ok_or_else(|| {
+                HandshakeError::InvalidHost(format!("{host:?} is not host[:port]"))
+            })?
         }
         n => return Err(HandshakeError::InvalidHost(format!("{n} Host headers"))),
+    };
+    let target = parsed.path.unwrap_or_default();
+    let form =
+        Target::parse(target).ok_or_else(|| HandshakeError::InvalidTarget(target.to_owned()))?;
+    // RFC 9112 section 3.2.2: an absolute-form target's authority takes
+    // precedence over Host. Refusing a Host that disagrees, rather than
+    // preferring one, leaves a single answer to "which host?".
+    if let Some((authority, default_port)) = &form.authority {
+        let same_port = |a: &Authority<'_>| a.port.unwrap_or(*default_port);
+        if !authority.host.eq_ignore_ascii_case(host.host)
+            || same_port(authority) != same_port(&host)
+        {
+            return Err(HandshakeError::InvalidHost(format!(
+                "{:?} is not the target's authority",
+                headers.get("Host").unwrap_or_default()
+            )));
+        }
     }
     Ok(Request {
         method: parsed.method.unwrap_or_default().to_owned(),
-        target: parsed.path.unwrap_or_default().to_owned(),
+        target: target.to_owned(),
+        path: form.path,
+        query: form.query,
         http_minor: parsed.version.unwrap_or(0),
         headers,
     })
+}
+
+/// A request target a GET may carry (RFC 9112 section 3.2): origin form
+/// (`/p?q`) or absolute form (`http://host/p?q`).
+struct Target<'a> {
+    /// An absolute form's authority, with its scheme's default port.
+    authority: Option<(Authority<'a>, u16)>,
+    path: Range<usize>,
+    query: Option<Range<usize>>,
+}
+
+impl<'a> Target<'a> {
+    fn parse(target: &'a str) -> Option<Self> {
+        // A client never sends a fragment (RFC 9110 section 7.1, and RFC
+        // 6455 section 3 forbids one in a WebSocket URI). Refused rather
+        // than stripped, so the path the application sees is never a
+        // shortened version of what was sent.
+        if target.contains('#') {
+            return None;
+        }
+        let (authority, path_start) = if target.starts_with('/') {
+            (None, 0)
+        } else {
+            let (scheme, rest) = target.split_once("://")?;
+            let default_port = match scheme.to_ascii_lowercase().as_str() {
+                "http" | "ws" => 80,
+                "https" | "wss" => 443,
+                _ => return None,
+            };
+            let len = rest.find(['/', '?']).unwrap_or(rest.len());
+            let authority = Authority::parse(&rest[..len])?;
+            (Some((authority, default_port)), scheme.len() + 3 + len)
+        };
+        let (path, query) = match target[path_start..].find('?') {
+            Some(q) => (
+                path_start..path_start + q,
+                Some(path_start + q + 1..target.len()),
+            ),
+            None => (path_start..target.len(), None),
+        };
+        Some(Target {
+            authority,
+            path,
+            query,
+        })
+    }
 }
 
 /// A `host[:port]`, as a `Host` header or a URI's authority carries it
@@ -497,6 +596,54 @@ mod tests {
             "[x]", "::1", "a b", "u@x", "x/y", "x?", "x#", "%", "%4", "%zz", "é",
         ] {
             assert_eq!(Authority::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn target_forms() {
+        type Parts<'a> = (
+            &'a str,
+            Option<&'a str>,
+            Option<(&'a str, Option<u16>, u16)>,
+        );
+        fn parts(t: &str) -> Option<Parts<'_>> {
+            let form = Target::parse(t)?;
+            let path = &t[form.path];
+            let query = form.query.map(|q| &t[q]);
+            let authority = form.authority.map(|(a, port)| (a.host, a.port, port));
+            Some((path, query, authority))
+        }
+        assert_eq!(parts("/"), Some(("/", None, None)));
+        assert_eq!(parts("/a?b?c"), Some(("/a", Some("b?c"), None)));
+        assert_eq!(parts("//x/y"), Some(("//x/y", None, None)));
+        assert_eq!(
+            parts("http://h:8080/a?b"),
+            Some(("/a", Some("b"), Some(("h", Some(8080), 80))))
+        );
+        assert_eq!(parts("WSS://h"), Some(("", None, Some(("h", None, 443)))));
+        assert_eq!(
+            parts("ws://[::1]?q"),
+            Some(("", Some("q"), Some(("[::1]", None, 80))))
+        );
+        for bad in [
+            "*",
+            "h:80",
+            "h",
+            "",
+            "?q",
+            "/a#",
+            "#",
+            "http://h/#f",
+            "ftp://h/",
+            "http:/h/",
+            "http://",
+            "http:///",
+            "http://u@h/",
+            "http://h:x/",
+            "http://[::1/",
+            "mailto:x",
+        ] {
+            assert!(parts(bad).is_none(), "{bad:?}");
         }
     }
 
