@@ -159,11 +159,17 @@ pub(crate) fn parse_request(head: &[u8]) -> Result<Request, HandshakeError> {
     let host = match headers.count("Host") {
         0 => return Err(HandshakeError::MissingHeader("Host")),
         1 => {
-            // Counted above whatever the bytes; `get` is None for non-UTF-8.
-            let host = headers.get("Host").unwrap_or_default();
-            Authority::parse(host).ok_or_else(|| {
-                HandshakeError::InvalidHost(format!("{host:?} is not host[:port]"))
-            })?
+            // The raw value, not `get`'s: that skips non-UTF-8 values and
+            // trims Unicode spaces, so "x\u{a0}" would pass as "x".
+            let raw = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("Host"));
+            let host = raw.map_or(&b""[..], |(_, v)| v.trim_ascii());
+            std::str::from_utf8(host)
+                .ok()
+                .and_then(Authority::parse)
+                .ok_or_else(|| {
+                    let host = String::from_utf8_lossy(host);
+                    HandshakeError::InvalidHost(format!("{host:?} is not host[:port]"))
+                })?
         }
         n => return Err(HandshakeError::InvalidHost(format!("{n} Host headers"))),
     };
@@ -657,7 +663,12 @@ mod tests {
             parse(head.replace("Host: server.example.com\r\n", "")),
             Err(HandshakeError::MissingHeader("Host"))
         ));
-        for bad in ["Host: \r\n", "Host: a b\r\n", "Host: x\r\nHost: x\r\n"] {
+        for bad in [
+            "Host: \r\n",
+            "Host: a b\r\n",
+            "Host: x\u{a0}\r\n",
+            "Host: x\r\nHost: x\r\n",
+        ] {
             let err = parse(head.replace("Host: server.example.com\r\n", bad)).unwrap_err();
             assert!(
                 matches!(err, HandshakeError::InvalidHost(_)),
