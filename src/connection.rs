@@ -999,14 +999,11 @@ impl Connection {
             return Ok(None);
         }
         let max = self.config.max_handshake_size;
-        let end = match handshake::find_head_end(self.input.data(), self.head_scanned) {
-            Some(end) if end <= max => end,
-            Some(_) => return Err(self.handshake_failed(HandshakeError::HeadTooLarge { max })),
-            None if self.input.len() > max => {
-                return Err(self.handshake_failed(HandshakeError::HeadTooLarge { max }))
-            }
-            None if self.eof => return Err(self.handshake_failed(HandshakeError::Incomplete)),
-            None => {
+        let end = match handshake::find_head_end(self.input.data(), self.head_scanned, max) {
+            Ok(Some(end)) => end,
+            Err(e) => return Err(self.handshake_failed(e)),
+            Ok(None) if self.eof => return Err(self.handshake_failed(HandshakeError::Incomplete)),
+            Ok(None) => {
                 self.head_scanned = self.input.len();
                 return Ok(None);
             }

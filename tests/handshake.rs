@@ -589,9 +589,6 @@ fn invalid_request_cases() -> Vec<InvalidCase> {
         (req.replace("HTTP/1.1", "HTTP/1.0"), 400, |e| {
             matches!(e, HandshakeError::HttpVersion)
         }),
-        (req.replace("Host: server.example.com\r\n", ""), 400, |e| {
-            matches!(e, HandshakeError::MissingHeader("Host"))
-        }),
         (
             req.replace("Upgrade: websocket", "Upgrade: h2c"),
             400,
@@ -1040,5 +1037,262 @@ fn frames_behind_the_request_are_unmasked_once_accepted() {
         server.receive(&hello[cut..]);
         got.extend(events(&mut server));
         assert_eq!(got, vec![Event::Message("Hello".into()); 3], "cut {cut}");
+    }
+}
+
+// ------------------------------------------------ head end, target and Host
+//
+// Issue #17: an application that authorises by path or Host must see the
+// path and Host the request really names, and the head must end where the
+// one parser that reads it says it ends.
+
+/// Feeds `head` to a fresh server and expects it refused with 400 before
+/// the application sees a request; returns the error.
+fn refused_at_once(head: &[u8]) -> HandshakeError {
+    let mut server = Connection::server(Config::default());
+    server.receive(head);
+    let err = match server.next_event() {
+        Err(Error::Handshake(e)) => e,
+        other => panic!(
+            "{:?}: expected a 400, got {other:?}",
+            String::from_utf8_lossy(head)
+        ),
+    };
+    assert_eq!(err.status(), Some(400), "{err}");
+    assert_eq!(server.ready_state(), ReadyState::Closed);
+    let response = parse_head(&drain(&mut server));
+    assert!(
+        response.start.starts_with("HTTP/1.1 400 "),
+        "{}",
+        response.start
+    );
+    assert!(server.should_close_transport());
+    err
+}
+
+/// The RFC request with another request target and Host.
+fn request_for(target: &str, host: &str) -> String {
+    rfc_request("")
+        .replacen("/chat", target, 1)
+        .replace("Host: server.example.com", &format!("Host: {host}"))
+}
+
+#[test]
+fn absolute_form_target_gives_its_path_and_query() {
+    // (target, Host, path, query)
+    for (target, host, path, query) in [
+        ("http://example.com/reject", "example.com", "/reject", None),
+        ("HTTP://Example.COM/reject", "example.com", "/reject", None),
+        (
+            "ws://example.com/chat?room=1",
+            "example.com",
+            "/chat",
+            Some("room=1"),
+        ),
+        ("wss://example.com/a/b?", "example.com", "/a/b", Some("")),
+        ("https://example.com", "example.com", "/", None),
+        ("http://example.com?x=1", "example.com", "/", Some("x=1")),
+        ("http://[::1]:9001/p", "[::1]:9001", "/p", None),
+        // The scheme's default port may be written in one and not the other.
+        ("http://example.com:80/p", "example.com", "/p", None),
+        ("wss://example.com/p", "example.com:443", "/p", None),
+    ] {
+        let (mut server, req) = server_with(&request_for(target, host));
+        assert_eq!((req.path(), req.query()), (path, query), "{target}");
+        assert_eq!(req.target(), target);
+        server.accept(Accept::new()).unwrap();
+        assert_eq!(server.ready_state(), ReadyState::Open, "{target}");
+    }
+    // The origin form is unchanged.
+    let (_, req) = server_with(&request_for("/a/b?c=d?e", "x"));
+    assert_eq!((req.path(), req.query()), ("/a/b", Some("c=d?e")));
+}
+
+#[test]
+fn a_path_refused_by_name_cannot_be_reached_in_another_form() {
+    // examples/echo refuses "/reject"; each of these named it.
+    for target in ["http://example.com/reject", "/reject#x", "/reject#"] {
+        let head = request_for(target, "example.com");
+        let mut server = Connection::server(Config::default());
+        server.receive(head.as_bytes());
+        match server.next_event() {
+            Ok(Some(Event::Request(req))) => assert_eq!(req.path(), "/reject", "{target}"),
+            Err(Error::Handshake(e)) => assert_eq!(e.status(), Some(400), "{target}"),
+            other => panic!("{target}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn fragments_are_refused() {
+    for target in ["/reject#x", "/#", "/a?b#c", "http://example.com/a#b"] {
+        let err = refused_at_once(request_for(target, "example.com").as_bytes());
+        assert!(
+            matches!(&err, HandshakeError::InvalidTarget(t) if t == target),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn asterisk_authority_and_other_targets_are_refused() {
+    for target in [
+        "*",
+        "example.com:80",
+        "example.com",
+        "ftp://example.com/",
+        "http:///x",
+        "http://",
+        "http://user@example.com/",
+        "http://example.com:abc/",
+        "http://[::1/",
+        "chat",
+        "?x",
+    ] {
+        let err = refused_at_once(request_for(target, "example.com").as_bytes());
+        assert!(
+            matches!(err, HandshakeError::InvalidTarget(_)),
+            "{target}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn absolute_form_authority_and_host_must_agree() {
+    for (target, host) in [
+        ("http://other.example/chat", "example.com"),
+        ("http://example.com:8080/", "example.com"),
+        ("http://example.com/", "example.com:8080"),
+        ("ws://[::1]/", "[::2]"),
+        ("wss://example.com/", "example.com:80"),
+    ] {
+        let err = refused_at_once(request_for(target, host).as_bytes());
+        assert!(
+            matches!(err, HandshakeError::InvalidHost(_)),
+            "{target}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn host_must_be_one_non_empty_well_formed_value() {
+    let head = rfc_request("");
+    let host = "Host: server.example.com\r\n";
+    let mut refused: Vec<Vec<u8>> = [
+        "",
+        "Host: \r\n",
+        "Host: [::1\r\n",
+        "Host: [::1]x\r\n",
+        "Host: [nope]:80\r\n",
+        "Host: a b\r\n",
+        "Host: x:abc\r\n",
+        "Host: x:99999\r\n",
+        "Host: x:\r\n",
+        "Host: :80\r\n",
+        "Host: u@x\r\n",
+        "Host: x/y\r\n",
+        "Host: x%zz\r\n",
+        "Host: server.example.com\r\nHost: server.example.com\r\n",
+        "Host: server.example.com\r\nhost: other\r\n",
+    ]
+    .iter()
+    .map(|h| head.replace(host, h).into_bytes())
+    .collect();
+    // A second Host that is not UTF-8 counts too.
+    let mut not_utf8 = head.replace(host, "Host: x\r\nHost: \r\n").into_bytes();
+    let at = not_utf8
+        .windows(8)
+        .rposition(|w| w == b"Host: \r\n")
+        .unwrap()
+        + 6;
+    not_utf8.insert(at, 0xff);
+    refused.push(not_utf8);
+    for head in refused {
+        let err = refused_at_once(&head);
+        assert!(
+            matches!(
+                err,
+                HandshakeError::InvalidHost(_) | HandshakeError::MissingHeader("Host")
+            ),
+            "{:?}: {err:?}",
+            String::from_utf8_lossy(&head)
+        );
+    }
+    for value in [
+        "example.com",
+        "EXAMPLE.com:9001",
+        "127.0.0.1:80",
+        "[::1]:80",
+        "[::1]",
+        "[fe80::1]",
+        "a-b_c~.d",
+        "x%41y",
+        "localhost:0",
+    ] {
+        let (mut server, req) = server_with(&head.replace(host, &format!("Host: {value}\r\n")));
+        assert_eq!(req.host(), Some(value));
+        server.accept(Accept::new()).unwrap();
+    }
+}
+
+#[test]
+fn bare_lf_heads_are_refused_at_once() {
+    for head in [
+        // A whole request with bare LF line ends: before, it waited for a
+        // CRLF blank line that never came, until the handshake timeout.
+        rfc_request("").replace("\r\n", "\n"),
+        // Refused as soon as the first bare LF arrives.
+        "GET / HTTP/1.1\n".to_owned(),
+        "GET / HTTP/1.1\r\nHost: x\n".to_owned(),
+        // A bare CR, likewise.
+        "GET / HTTP/1.1\rX".to_owned(),
+    ] {
+        let err = refused_at_once(head.as_bytes());
+        assert!(
+            matches!(err, HandshakeError::MalformedHttp(_)),
+            "{head:?}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn nothing_after_a_bare_lf_blank_line_is_dropped() {
+    // httparse ends this head at "\n\n"; a scan for CRLFCRLF ended it after
+    // JUNK, and JUNK vanished between the two.
+    let head = rfc_request("").replace("13\r\n\r\n", "13\n\nJUNK\r\n\r\n");
+    let err = refused_at_once(head.as_bytes());
+    assert!(matches!(err, HandshakeError::MalformedHttp(_)), "{err:?}");
+}
+
+#[test]
+fn one_leading_empty_line_is_ignored_and_no_more() {
+    // RFC 9112 section 2.2: a server SHOULD ignore at least one empty line
+    // before the request line.
+    let (mut server, req) = server_with(&format!("\r\n{}", rfc_request("")));
+    assert_eq!(req.path(), "/chat");
+    server.accept(Accept::new()).unwrap();
+    refused_at_once(format!("\r\n\r\n{}", rfc_request("")).as_bytes());
+}
+
+#[test]
+fn client_refuses_a_bare_lf_response_at_once() {
+    let cases: [fn(&str) -> String; 2] = [
+        // Before, this waited for the handshake timeout...
+        |_| "HTTP/1.1 101 Switching Protocols\n".to_owned(),
+        // ...and this opened, with JUNK dropped.
+        |key| response_101(key, "").replace("\r\n\r\n", "\n\nJUNK\r\n\r\n"),
+    ];
+    for response in cases {
+        let (mut c, key) =
+            pending_client(ClientRequest::new("ws://h/").unwrap(), Config::default());
+        let response = response(&key);
+        c.receive(response.as_bytes());
+        let err = c.next_event().unwrap_err();
+        assert!(
+            matches!(err, Error::Handshake(HandshakeError::MalformedHttp(_))),
+            "{response:?}: {err}"
+        );
+        assert_eq!(c.ready_state(), ReadyState::Closed);
+        assert_eq!(c.buffered_amount(), 0, "a client answers nothing");
     }
 }

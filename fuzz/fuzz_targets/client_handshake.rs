@@ -13,6 +13,8 @@
 //!   right accept value (so never for an input without `$ACCEPT`), with a
 //!   protocol that was offered.
 //! - `Rejected { status }` carries the status line's code, never 101.
+//! - A bare CR or LF before the head's CRLFCRLF is refused as soon as it
+//!   is seen.
 //! - Bytes after the head are frames for a client: events and error match
 //!   the model; what the client writes is masked.
 //!
@@ -22,7 +24,9 @@
 use libfuzzer_sys::fuzz_target;
 use rfc6455::handshake::{accept_key, HandshakeError};
 use rfc6455::{ClientRequest, Config, Connection, Error, Event, ReadyState, Role};
-use rfc6455_fuzz::{check_output, drain_frames, model, parse_output, take_output, tiny_config, Ev};
+use rfc6455_fuzz::{
+    check_output, drain_frames, head_verdict, model, parse_output, take_output, tiny_config, Ev,
+};
 
 fn replace(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len());
@@ -37,12 +41,6 @@ fn replace(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
         }
     }
     out
-}
-
-fn head_end(data: &[u8]) -> Option<usize> {
-    data.windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| p + 4)
 }
 
 /// The head without the empty lines an HTTP parser may skip before it.
@@ -84,7 +82,8 @@ fuzz_target!(|input: &[u8]| {
     let has_placeholder = template.windows(7).any(|w| w == b"$ACCEPT");
     let data = replace(template, b"$ACCEPT", accept.as_bytes());
     let data = replace(&data, b"$KEY", key.as_bytes());
-    let end = head_end(&data);
+    // Where the head ends, or where a bare CR or LF refuses it first.
+    let (end, bare) = head_verdict(&data);
 
     let mut fed = 0;
     let mut opened_at = None;
@@ -106,6 +105,7 @@ fuzz_target!(|input: &[u8]| {
             Ok(None) => {
                 assert_eq!(conn.ready_state(), ReadyState::Connecting);
                 assert!(fed <= 4096 && end.is_none_or(|e| e > fed));
+                assert!(bare.is_none_or(|b| b > fed), "bare CR or LF at {bare:?}");
                 assert!(conn.buffer_capacity() <= 2 * (4096 + piece) + 8192);
             }
             Ok(Some(Event::Open(resp))) => {
@@ -160,6 +160,7 @@ fuzz_target!(|input: &[u8]| {
                 match e {
                     HandshakeError::HeadTooLarge { .. } => {
                         assert!(end.is_none_or(|e| e > 4096));
+                        assert!(bare.is_none_or(|b| b > 4096));
                     }
                     HandshakeError::Rejected { status, .. } => {
                         assert_ne!(status, 101);
@@ -169,6 +170,9 @@ fuzz_target!(|input: &[u8]| {
                             .ok()
                             .and_then(|t| t.parse::<u16>().ok());
                         assert_eq!(parsed, Some(status), "status {token:?}");
+                    }
+                    HandshakeError::MalformedHttp(_) if bare.is_some() => {
+                        assert!(bare.is_some_and(|b| b <= 4096), "{e:?}");
                     }
                     _ => assert!(end.is_some_and(|e| e <= 4096), "{e:?}"),
                 }
@@ -188,7 +192,7 @@ fuzz_target!(|input: &[u8]| {
         assert_eq!(events, expect.events, "events after the head vs model");
         assert_eq!(frame_error, expect.error, "error after the head vs model");
     } else if !done {
-        assert!(end.is_none() && data.len() <= 4096);
+        assert!(end.is_none() && bare.is_none() && data.len() <= 4096);
         conn.receive_eof();
         assert!(matches!(
             conn.next_event(),

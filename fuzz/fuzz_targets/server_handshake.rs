@@ -2,8 +2,14 @@
 //! client's request, in pieces.
 //!
 //! - No panic; `buffer_capacity()` stays bounded while the head arrives.
-//! - `HeadTooLarge` exactly when no blank line ends within 4096 bytes; an
-//!   `Event::Request` only when one does.
+//! - `HeadTooLarge` exactly when no blank line ends within 4096 bytes and
+//!   no bare CR or LF comes before it; an `Event::Request` only when a
+//!   CRLFCRLF ends the head within them with no bare CR or LF before it;
+//!   a bare CR or LF is refused (400) as soon as it is seen.
+//! - An `Event::Request` (and so any 101) has exactly one `Host`, a
+//!   well-formed `host[:port]`, and a target without a fragment whose
+//!   `path()` starts with '/' (a URL target's path, `/` if it has none);
+//!   other requests are answered 400 at once.
 //! - On `Event::Request`, `accept(Accept::new())` either succeeds (101
 //!   queued with the right `Sec-WebSocket-Accept`, connection open, the
 //!   request really a valid upgrade) or fails with a handshake error and a
@@ -18,15 +24,33 @@ use libfuzzer_sys::fuzz_target;
 use rfc6455::handshake::{accept_key, HandshakeError};
 use rfc6455::{Accept, Connection, Error, Event, ReadyState, Role};
 use rfc6455_fuzz::{
-    check_output, drain_frames, model, parse_output, small_config, take_output, Ev,
+    check_output, drain_frames, head_verdict, model, parse_output, small_config, take_output, Ev,
 };
 
 const MAX_HEAD: usize = 4096;
 
-fn head_end(data: &[u8]) -> Option<usize> {
-    data.windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| p + 4)
+/// A weaker, independent check of a reported `Host`: `host[:port]`, the
+/// host an IPv6 literal in brackets or printable ASCII without delimiters,
+/// the port digits that fit in 16 bits.
+fn host_well_formed(v: &str) -> bool {
+    let (host_ok, port) = match v.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((ip, after)) => (ip.parse::<std::net::Ipv6Addr>().is_ok(), after),
+        None if v.starts_with('[') => return false,
+        None => {
+            let cut = v.find(':').unwrap_or(v.len());
+            let host = &v[..cut];
+            let ok = !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !b"[]@/?#:".contains(&b));
+            (ok, &v[cut..])
+        }
+    };
+    host_ok
+        && (port.is_empty()
+            || port.strip_prefix(':').is_some_and(|p| {
+                !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+            }))
 }
 
 fn status_of(out: &[u8]) -> u16 {
@@ -42,8 +66,10 @@ fuzz_target!(|input: &[u8]| {
     let [size, data @ ..] = input else { return };
     let piece = *size as usize + 1;
     let config = small_config(true);
-    let end = head_end(data);
+    // Where the head ends, or where a bare CR or LF refuses it first.
+    let (end, bare) = head_verdict(data);
     let head_fits = matches!(end, Some(e) if e <= MAX_HEAD);
+    let bare_fits = matches!(bare, Some(b) if b <= MAX_HEAD);
 
     let mut conn = Connection::server(config.clone());
     let mut fed = 0;
@@ -79,6 +105,10 @@ fuzz_target!(|input: &[u8]| {
                         end.is_none_or(|e| e > fed),
                         "whole head ({end:?}) but no event"
                     );
+                    assert!(
+                        bare.is_none_or(|b| b > fed),
+                        "bare CR or LF ({bare:?}) but no error"
+                    );
                     let cap = conn.buffer_capacity();
                     assert!(
                         cap <= 2 * (MAX_HEAD + piece) + 8192,
@@ -89,6 +119,34 @@ fuzz_target!(|input: &[u8]| {
                 Ok(Some(Event::Request(req))) => {
                     assert!(head_fits, "request from a head that does not fit");
                     assert!(end.unwrap() <= fed);
+                    // RFC 9112 3.2: exactly one Host, well-formed, before the
+                    // application sees the request (so before any 101).
+                    let hosts = req
+                        .headers()
+                        .iter()
+                        .filter(|(h, _)| h.eq_ignore_ascii_case("Host"))
+                        .count();
+                    assert_eq!(hosts, 1, "request with {hosts} Host headers");
+                    let host = req.host().expect("one Host, UTF-8");
+                    assert!(host_well_formed(host), "Host {host:?}");
+                    // The path an application authorises by is the one sent:
+                    // no fragment anywhere, a path that starts with '/', and
+                    // for a URL target, the URL's own path and query.
+                    let (target, path) = (req.target(), req.path());
+                    assert!(!target.contains('#'), "target {target:?}");
+                    assert!(path.starts_with('/'), "path {path:?} of {target:?}");
+                    match req.query() {
+                        Some(q) => assert!(
+                            target.ends_with(&format!("{path}?{q}"))
+                                || (path == "/" && target.ends_with(&format!("?{q}")))
+                        ),
+                        None => assert!(target.ends_with(path) || path == "/"),
+                    }
+                    if !target.starts_with('/') {
+                        let (_, rest) = target.split_once("://").expect("absolute form");
+                        let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+                        assert!(host_well_formed(authority), "authority {authority:?}");
+                    }
                     match conn.accept(Accept::new()) {
                         Ok(()) => {
                             let resp = take_output(&mut conn);
@@ -143,9 +201,16 @@ fuzz_target!(|input: &[u8]| {
                         HandshakeError::HeadTooLarge { max } => {
                             assert_eq!(max, MAX_HEAD);
                             assert!(!head_fits, "HeadTooLarge but the head ends at {end:?}");
+                            assert!(!bare_fits, "HeadTooLarge but a bare CR or LF at {bare:?}");
                             assert_eq!(status, 431);
                         }
                         HandshakeError::MalformedHttp(_) => {
+                            assert!(head_fits || bare_fits);
+                            assert_eq!(status, 400);
+                        }
+                        HandshakeError::MissingHeader("Host")
+                        | HandshakeError::InvalidHost(_)
+                        | HandshakeError::InvalidTarget(_) => {
                             assert!(head_fits);
                             assert_eq!(status, 400);
                         }
@@ -174,7 +239,7 @@ fuzz_target!(|input: &[u8]| {
     } else if !done {
         // Everything fed and still connecting: the transport ending now
         // is an incomplete handshake.
-        assert!(end.is_none() && data.len() <= MAX_HEAD);
+        assert!(end.is_none() && bare.is_none() && data.len() <= MAX_HEAD);
         conn.receive_eof();
         match conn.next_event() {
             Err(Error::Handshake(HandshakeError::Incomplete)) => {}

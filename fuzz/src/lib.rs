@@ -449,3 +449,25 @@ pub fn small_config(auto_pong: bool) -> Config {
         max_buffered_amount: 1 << 20,
     }
 }
+
+/// The reference for where a handshake head ends: `(end, bare)`, where
+/// `end` is the index just past the first CRLFCRLF and `bare` is how many
+/// bytes show a bare LF or bare CR before it (a CR needs the byte after
+/// it). At most one is `Some`: whichever comes first. Lines end in CRLF
+/// only; anything else is refused as soon as it is seen.
+pub fn head_verdict(data: &[u8]) -> (Option<usize>, Option<usize>) {
+    for (i, &b) in data.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|p| data[p]);
+        if b == b'\n' {
+            if prev != Some(b'\r') {
+                return (None, Some(i + 1));
+            }
+            if i >= 3 && &data[i - 3..i] == b"\r\n\r" {
+                return (Some(i + 1), None);
+            }
+        } else if prev == Some(b'\r') {
+            return (None, Some(i + 1));
+        }
+    }
+    (None, None)
+}

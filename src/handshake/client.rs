@@ -1,7 +1,9 @@
 //! The client side: the request built from a `ws://` URL, and the check of
 //! the server's answer (section 4.1).
 
-use super::{accept_key, check_header, write_headers, HandshakeError, Headers, MAX_HEADERS};
+use super::{
+    accept_key, check_header, head_complete, write_headers, HandshakeError, Headers, MAX_HEADERS,
+};
 use crate::error::Error;
 
 /// What a client asks for: the URL's host, port and resource, plus the
@@ -226,13 +228,7 @@ pub(crate) fn parse_response(
 ) -> Result<Response, HandshakeError> {
     let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Response::new(&mut raw);
-    match parsed.parse(head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => {
-            return Err(HandshakeError::MalformedHttp("incomplete head".into()))
-        }
-        Err(e) => return Err(HandshakeError::MalformedHttp(e.to_string())),
-    }
+    head_complete(parsed.parse(head), head)?;
     let status = parsed.code.unwrap_or(0);
     let headers = Headers::from_httparse(parsed.headers);
     if status != 101 {

@@ -78,6 +78,18 @@ pub enum HandshakeError {
     /// A required header is missing or lacks the required token.
     #[error("missing or invalid header: {0}")]
     MissingHeader(&'static str),
+    /// The request does not carry exactly one well-formed `Host` header
+    /// (RFC 9112 section 3.2): it has two, or an empty or malformed value
+    /// (not `host[:port]`), or one that names another host or port than
+    /// an absolute-form target's authority.
+    #[error("invalid Host header: {0}")]
+    InvalidHost(String),
+    /// The request target is neither a path (`/p?q`) nor an absolute
+    /// `http`, `https`, `ws` or `wss` URL (`http://host/p?q`), or it
+    /// carries a fragment (`#...`). Asterisk-form (`*`) and authority-form
+    /// (`host:port`) targets are for other methods than GET.
+    #[error("invalid request target {0:?}")]
+    InvalidTarget(String),
     /// `Sec-WebSocket-Key` is not the base64 of 16 bytes.
     #[error("Sec-WebSocket-Key is not the base64 encoding of 16 bytes")]
     InvalidKey,
@@ -124,6 +136,7 @@ impl HandshakeError {
     /// use rfc6455::handshake::HandshakeError;
     /// assert_eq!(HandshakeError::UnsupportedVersion(None).status(), Some(426));
     /// assert_eq!(HandshakeError::InvalidKey.status(), Some(400));
+    /// assert_eq!(HandshakeError::InvalidHost("two Host headers".into()).status(), Some(400));
     /// ```
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -132,6 +145,8 @@ impl HandshakeError {
             | HandshakeError::MethodNotGet(_)
             | HandshakeError::HttpVersion
             | HandshakeError::MissingHeader(_)
+            | HandshakeError::InvalidHost(_)
+            | HandshakeError::InvalidTarget(_)
             | HandshakeError::InvalidKey => Some(400),
             HandshakeError::UnsupportedVersion(_) => Some(426),
             HandshakeError::Rejected { status, .. } => Some(*status),
@@ -223,15 +238,75 @@ impl Headers {
     }
 }
 
-/// Where the head ends: the index just past the blank line, if present.
-/// `scanned` is how far an earlier call already looked, so feeding a head one
-/// byte at a time costs linear, not quadratic, time.
-pub(crate) fn find_head_end(buf: &[u8], scanned: usize) -> Option<usize> {
-    let start = scanned.saturating_sub(3);
-    buf[start..]
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| start + p + 4)
+/// Where the head ends: the index just past its blank line, once that has
+/// arrived within the first `max` bytes of `buf`.
+///
+/// Lines must end in CRLF, and a bare LF or bare CR is refused as soon as
+/// it arrives. RFC 9112 section 2.2 lets a recipient take a bare LF as a
+/// line end, and httparse does; a scan for CRLFCRLF does not, so the two
+/// once disagreed on where `...\n\nJUNK\r\n\r\n` ended and JUNK vanished
+/// between them, while a head of bare LFs waited for a CRLFCRLF that never
+/// came. With bare line ends refused, the first CRLFCRLF is where httparse
+/// ends the head too, and the parsers check that it does ([`head_complete`])
+/// before reading it; refusing is also what keeps a proxy in front, which
+/// may split lines only at CRLF, from reading other headers than we do.
+///
+/// `scanned` is how far an earlier call looked, so feeding a head one byte
+/// at a time costs linear, not quadratic, time.
+pub(crate) fn find_head_end(
+    buf: &[u8],
+    scanned: usize,
+    max: usize,
+) -> Result<Option<usize>, HandshakeError> {
+    let window = &buf[..buf.len().min(max)];
+    // One byte back: a CR that ended the last call's bytes is judged by
+    // the byte that follows it, which may have just arrived.
+    let mut i = scanned.saturating_sub(1).min(window.len());
+    while let Some(p) = window[i..].iter().position(|&b| b == b'\r' || b == b'\n') {
+        let at = i + p;
+        if window[at] == b'\n' {
+            if at == 0 || window[at - 1] != b'\r' {
+                return Err(HandshakeError::MalformedHttp(
+                    "bare LF: lines must end in CRLF".into(),
+                ));
+            }
+            if at >= 3 && window[at - 3..at] == *b"\r\n\r" {
+                return Ok(Some(at + 1));
+            }
+        } else {
+            match window.get(at + 1) {
+                Some(b'\n') => {}
+                Some(_) => {
+                    return Err(HandshakeError::MalformedHttp(
+                        "bare CR: lines must end in CRLF".into(),
+                    ))
+                }
+                None => break,
+            }
+        }
+        i = at + 1;
+    }
+    if buf.len() > max {
+        return Err(HandshakeError::HeadTooLarge { max });
+    }
+    Ok(None)
+}
+
+/// httparse's verdict on a head [`find_head_end`] delimited: it must end
+/// exactly there. It does unless the head is empty lines only (httparse
+/// skips empty lines before the start line, so it is still waiting), and
+/// a head that ended somewhere else would leave bytes between two verdicts.
+fn head_complete(verdict: httparse::Result<usize>, head: &[u8]) -> Result<(), HandshakeError> {
+    match verdict {
+        Ok(httparse::Status::Complete(n)) if n == head.len() => Ok(()),
+        Ok(httparse::Status::Complete(_)) => Err(HandshakeError::MalformedHttp(
+            "the head does not end at its first blank line".into(),
+        )),
+        Ok(httparse::Status::Partial) => Err(HandshakeError::MalformedHttp(
+            "a blank line before the start line".into(),
+        )),
+        Err(e) => Err(HandshakeError::MalformedHttp(e.to_string())),
+    }
 }
 
 /// Rejects header names and values that would break the HTTP framing
@@ -288,7 +363,7 @@ mod tests {
         let head = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nrest";
         let mut scanned = 0;
         for n in 0..=head.len() {
-            let found = find_head_end(&head[..n], scanned);
+            let found = find_head_end(&head[..n], scanned, 1024).unwrap();
             if n < 27 {
                 assert_eq!(found, None, "at {n}");
             } else {
@@ -297,7 +372,60 @@ mod tests {
             }
             scanned = n;
         }
-        assert_eq!(find_head_end(head, 0), Some(27));
+        assert_eq!(find_head_end(head, 0, 1024).unwrap(), Some(27));
+        // Bytes after the end are not looked at: frames may follow.
+        assert_eq!(find_head_end(b"A\r\n\r\n\n\r", 0, 1024).unwrap(), Some(5));
+    }
+
+    #[test]
+    fn bare_line_ends_are_refused_as_they_arrive() {
+        let malformed = |buf: &[u8], scanned| {
+            matches!(
+                find_head_end(buf, scanned, 1024),
+                Err(HandshakeError::MalformedHttp(_))
+            )
+        };
+        assert!(malformed(b"\n", 0));
+        assert!(malformed(b"GET / HTTP/1.1\n", 0));
+        assert!(malformed(b"GET / HTTP/1.1\r\nHost: x\n\n", 0));
+        assert!(malformed(b"GET / HTTP/1.1\rX", 0));
+        // A CR at the end waits for the byte after it, judged next call.
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r", 0, 1024).unwrap(), None);
+        assert!(malformed(b"GET / HTTP/1.1\rX", 15));
+        assert!(malformed(b"GET / HTTP/1.1\r\r", 15));
+        assert_eq!(find_head_end(b"G\r\n", 2, 1024).unwrap(), None);
+    }
+
+    #[test]
+    fn head_limit_counts_only_the_first_max_bytes() {
+        let head = b"GET / HTTP/1.1\r\n\r\n";
+        assert_eq!(
+            find_head_end(head, 0, head.len()).unwrap(),
+            Some(head.len())
+        );
+        assert!(matches!(
+            find_head_end(head, 0, head.len() - 1),
+            Err(HandshakeError::HeadTooLarge { max: 17 })
+        ));
+        // A bare LF past the limit is not seen: the head is too large first.
+        assert!(matches!(
+            find_head_end(b"GET\n", 0, 3),
+            Err(HandshakeError::HeadTooLarge { max: 3 })
+        ));
+        assert_eq!(find_head_end(b"GET", 0, 3).unwrap(), None);
+    }
+
+    #[test]
+    fn httparse_must_end_the_head_where_it_was_found() {
+        let verdict = |head: &[u8]| {
+            let mut raw = [httparse::EMPTY_HEADER; 4];
+            head_complete(httparse::Request::new(&mut raw).parse(head), head)
+        };
+        assert!(verdict(b"GET / HTTP/1.1\r\n\r\n").is_ok());
+        assert!(verdict(b"\r\nGET / HTTP/1.1\r\n\r\n").is_ok());
+        assert!(verdict(b"\r\n\r\n").is_err());
+        assert!(verdict(b"GET / HTTP/1.1\r\n\r\nX").is_err());
+        assert!(verdict(b"GET /\r\n\r\n").is_err());
     }
 
     #[test]
