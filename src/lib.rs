@@ -72,6 +72,8 @@ pub mod blocking;
 mod buffer;
 pub mod close;
 pub mod connection;
+#[cfg(feature = "deflate")]
+mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;
