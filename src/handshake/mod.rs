@@ -164,8 +164,35 @@ impl HandshakeError {
 /// assert_eq!(h.get("connection"), Some("keep-alive, Upgrade"));
 /// assert!(h.has_token("Connection", "upgrade"));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Headers(Vec<(String, Vec<u8>)>);
+
+/// Values print as text (bytes that are not UTF-8 as `\xNN`), the way
+/// they appeared on the wire, not as arrays of numbers.
+///
+/// ```
+/// use rfc6455::handshake::Headers;
+/// let mut h = Headers::default();
+/// h.push("Set-Cookie", "id=1");
+/// h.push("X-Raw", vec![b'a', 0xff]);
+/// assert_eq!(format!("{h:?}"), r#"{"Set-Cookie": "id=1", "X-Raw": "a\xff"}"#);
+/// ```
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Value<'a>(&'a [u8]);
+        impl std::fmt::Debug for Value<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match std::str::from_utf8(self.0) {
+                    Ok(text) => write!(f, "{text:?}"),
+                    Err(_) => write!(f, "\"{}\"", self.0.escape_ascii()),
+                }
+            }
+        }
+        f.debug_map()
+            .entries(self.0.iter().map(|(name, value)| (name, Value(value))))
+            .finish()
+    }
+}
 
 impl Headers {
     /// The first value of `name` (case-insensitive), if it is UTF-8.
