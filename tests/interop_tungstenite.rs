@@ -69,28 +69,19 @@ fn tungstenite_client_against_our_server() {
     }
     ws.send(TMessage::Ping(b"are you there".to_vec().into()))
         .unwrap();
-    loop {
-        match ws.read().unwrap() {
-            TMessage::Pong(p) => {
-                assert_eq!(&p[..], b"are you there");
-                break;
-            }
-            other => panic!("waiting for a pong: {other:?}"),
-        }
+    match ws.read().unwrap() {
+        TMessage::Pong(p) => assert_eq!(&p[..], b"are you there"),
+        other => panic!("waiting for a pong: {other:?}"),
     }
     ws.close(Some(TCloseFrame {
         code: TCloseCode::from(4001),
         reason: "bye now".into(),
     }))
     .unwrap();
-    let echoed = loop {
-        match ws.read() {
-            Ok(TMessage::Close(frame)) => break frame,
-            Ok(other) => panic!("waiting for the close: {other:?}"),
-            Err(e) => panic!("{e}"),
-        }
+    let echoed = match ws.read() {
+        Ok(TMessage::Close(frame)) => frame.unwrap(),
+        other => panic!("waiting for the close: {other:?}"),
     };
-    let echoed = echoed.unwrap();
     assert_eq!(u16::from(echoed.code), 4001);
     assert_eq!(echoed.reason.as_str(), "bye now");
     // The server closes TCP: tungstenite then reports the end.
@@ -136,14 +127,9 @@ fn our_client_against_a_tungstenite_server() {
         );
     }
     ws.ping(b"are you there").unwrap();
-    loop {
-        match ws.next_event().unwrap() {
-            Some(Event::Pong(p)) => {
-                assert_eq!(&p[..], b"are you there");
-                break;
-            }
-            other => panic!("waiting for a pong: {other:?}"),
-        }
+    match ws.next_event().unwrap() {
+        Some(Event::Pong(p)) => assert_eq!(&p[..], b"are you there"),
+        other => panic!("waiting for a pong: {other:?}"),
     }
     ws.close(4001, "bye now").unwrap();
     while ws.recv().unwrap().is_some() {}
