@@ -73,7 +73,7 @@ use std::time::Duration;
 
 use criterion::measurement::Measurement;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
-use rfc6455::blocking::{ClientBuilder, ServerBuilder, WebSocket};
+use rfc6455::blocking::{ClientBuilder, ServerBuilder, Stream, Transport, WebSocket};
 use rfc6455::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use rfc6455::mask::apply_mask;
 use rfc6455::{Config, Message};
@@ -372,7 +372,7 @@ fn masked_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
     frame
 }
 
-fn connect_ours(addr: SocketAddr) -> WebSocket<TcpStream> {
+fn connect_ours(addr: SocketAddr) -> WebSocket<Stream> {
     ClientBuilder::new(format!("ws://{addr}/"))
         .config(our_config())
         .connect()
@@ -391,7 +391,7 @@ fn connect_tungstenite(addr: SocketAddr) -> TWebSocket<TcpStream> {
     ws
 }
 
-fn round_ours(ws: &mut WebSocket<TcpStream>, work: &Workload) {
+fn round_ours<S: Transport>(ws: &mut WebSocket<S>, work: &Workload) {
     for _ in 0..work.count {
         ws.queue(work.ours.clone()).expect("our client: queue");
     }
@@ -403,7 +403,7 @@ fn round_ours(ws: &mut WebSocket<TcpStream>, work: &Workload) {
     }
 }
 
-fn round_tungstenite(ws: &mut TWebSocket<TcpStream>, work: &Workload) {
+fn round_tungstenite<S: Read + Write>(ws: &mut TWebSocket<S>, work: &Workload) {
     for _ in 0..work.count {
         ws.write(work.theirs.clone())
             .expect("tungstenite client: write");
@@ -422,14 +422,14 @@ fn round_raw(stream: &mut TcpStream, work: &Workload, buf: &mut [u8]) {
     black_box(&buf[..]);
 }
 
-fn close_ours(mut ws: WebSocket<TcpStream>) {
+fn close_ours<S: Transport>(mut ws: WebSocket<S>) {
     ws.close(1000, "done").expect("our client: close");
     while ws.recv().expect("our client: recv after close").is_some() {}
     let event = ws.close_event().expect("closed");
     assert!(event.was_clean, "unclean close: {event:?}");
 }
 
-fn close_tungstenite(mut ws: TWebSocket<TcpStream>) {
+fn close_tungstenite<S: Read + Write>(mut ws: TWebSocket<S>) {
     ws.close(None).expect("tungstenite client: close");
     loop {
         match ws.read() {

@@ -59,9 +59,31 @@ pub enum Error {
     /// A `ws://` or `wss://` URL could not be used.
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
-    /// `wss://` needs TLS, which this build does not provide.
-    #[error("TLS is not enabled: cannot connect to a wss:// URL")]
+    /// `wss://` (or a TLS server) needs the crate's `tls` feature, which
+    /// this build leaves out.
+    #[error("TLS is not enabled: wss:// needs the `tls` feature of rfc6455")]
     TlsNotEnabled,
+    /// The TLS handshake failed: the peer's certificate was refused (unknown
+    /// issuer, wrong name, expired...), the peer refused ours, or the peer
+    /// does not speak TLS.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// An HTTP proxy could not open the tunnel: it refused (`status` is its
+    /// answer, such as 407 or 502) or failed to answer (`status` is `None`).
+    #[error("proxy {proxy}: {message}")]
+    Proxy {
+        /// The proxy, as `host:port`.
+        proxy: String,
+        /// The proxy's HTTP status, when it answered.
+        status: Option<u16>,
+        /// What went wrong, for a person.
+        message: String,
+    },
+    /// The stream cannot time out (its `Transport` does not support read or
+    /// write timeouts), so the handshake, read, heartbeat or close deadline
+    /// asked for could not be kept.
+    #[error("the stream cannot time out, so the {0} cannot be kept")]
+    CannotTimeOut(&'static str),
     /// A timeout from the adapter (handshake, read, or close).
     #[error("timed out: {0}")]
     Timeout(&'static str),
@@ -79,11 +101,111 @@ impl Error {
         match self {
             Error::Protocol(e) => Some(e.close_code()),
             Error::AbnormalClosure | Error::Io(_) | Error::Timeout(_) => Some(CloseCode::ABNORMAL),
-            Error::Handshake(_) => Some(CloseCode::ABNORMAL),
+            Error::Handshake(_) | Error::Tls(_) | Error::Proxy { .. } => Some(CloseCode::ABNORMAL),
             _ => None,
         }
     }
 }
+
+/// What failed in a TLS handshake, for a caller to match on (the
+/// [`TlsError`]'s message says it for a person).
+///
+/// ```
+/// use rfc6455::{TlsError, TlsErrorKind};
+/// let err = TlsError::new("example.com", TlsErrorKind::NameMismatch, "certificate not valid for name");
+/// assert_eq!(err.kind(), TlsErrorKind::NameMismatch);
+/// assert!(err.to_string().contains("example.com"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsErrorKind {
+    /// The certificate chain does not lead to a trusted root.
+    UnknownIssuer,
+    /// The certificate is not valid for the host name (or IP address).
+    NameMismatch,
+    /// The certificate has expired.
+    Expired,
+    /// The certificate is not valid yet.
+    NotYetValid,
+    /// The certificate was refused for another reason (bad signature,
+    /// revoked, wrong purpose, malformed).
+    BadCertificate,
+    /// The peer refused the handshake with an alert (for a server: often
+    /// because the client did not trust its certificate).
+    AlertReceived,
+    /// The peer does not speak TLS (plain HTTP or garbage arrived).
+    NotTls,
+    /// No protocol version or cipher suite in common, or another failure.
+    Other,
+}
+
+impl TlsErrorKind {
+    fn describe(self) -> &'static str {
+        match self {
+            TlsErrorKind::UnknownIssuer => "certificate issued by an unknown authority",
+            TlsErrorKind::NameMismatch => "certificate not valid for this name",
+            TlsErrorKind::Expired => "certificate expired",
+            TlsErrorKind::NotYetValid => "certificate not valid yet",
+            TlsErrorKind::BadCertificate => "certificate refused",
+            TlsErrorKind::AlertReceived => "the peer refused the handshake",
+            TlsErrorKind::NotTls => "the peer does not speak TLS",
+            TlsErrorKind::Other => "handshake failed",
+        }
+    }
+}
+
+/// A failed TLS handshake: with which peer, what failed, and the TLS
+/// library's own words.
+///
+/// ```
+/// use rfc6455::{TlsError, TlsErrorKind};
+/// let err = TlsError::new("127.0.0.1", TlsErrorKind::UnknownIssuer, "invalid peer certificate: UnknownIssuer");
+/// assert_eq!(
+///     err.to_string(),
+///     "TLS with 127.0.0.1: certificate issued by an unknown authority (invalid peer certificate: UnknownIssuer)"
+/// );
+/// ```
+#[derive(Clone, Debug)]
+pub struct TlsError {
+    peer: String,
+    kind: TlsErrorKind,
+    detail: String,
+}
+
+impl TlsError {
+    /// A TLS error with `peer` (a host name or address), what failed, and
+    /// the details.
+    pub fn new(peer: impl Into<String>, kind: TlsErrorKind, detail: impl Into<String>) -> Self {
+        TlsError {
+            peer: peer.into(),
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// What failed.
+    pub fn kind(&self) -> TlsErrorKind {
+        self.kind
+    }
+
+    /// The peer: the host a client connected to, or a server's client
+    /// address.
+    pub fn peer(&self) -> &str {
+        &self.peer
+    }
+}
+
+impl std::fmt::Display for TlsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TLS with {}: {}", self.peer, self.kind.describe())?;
+        if !self.detail.is_empty() {
+            write!(f, " ({})", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TlsError {}
 
 /// Which rule of RFC 6455 the peer broke. Each maps to the close code the
 /// connection sends: 1002 for framing and protocol rules, 1007 for invalid

@@ -79,6 +79,8 @@ pub mod frame;
 pub mod handshake;
 mod kernels;
 pub mod mask;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod unmask;
 pub mod utf8;
 
@@ -88,7 +90,7 @@ pub use connection::{
     Config, Connection, Event, EventRef, InputTail, Message, MessageKind, MessageRef, ReadyState,
     Role,
 };
-pub use error::{Error, ProtocolError};
+pub use error::{Error, ProtocolError, TlsError, TlsErrorKind};
 pub use handshake::{Accept, ClientRequest, Reject, Request, Response};
 pub use utf8::Utf8Bytes;
 

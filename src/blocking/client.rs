@@ -1,31 +1,35 @@
 //! Opening a client connection.
 
-use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+#[cfg(feature = "tls")]
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::blocking::proxy::Proxy;
 use crate::blocking::socket::{
-    StreamOps, WebSocket, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MESSAGE_TIMEOUT,
+    WebSocket, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MESSAGE_TIMEOUT,
     DEFAULT_WRITE_TIMEOUT,
 };
+use crate::blocking::{Stream, Transport};
 use crate::{ClientRequest, Config, Connection, Error, Event};
 
 /// The default bound on the opening handshake.
 const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connects to a `ws://` URL with default settings.
+/// Connects to a `ws://` or `wss://` URL with default settings: for
+/// `wss://`, TLS verified against Mozilla's roots (see [`crate::tls`]).
 ///
 /// ```no_run
-/// let mut ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/chat")?;
+/// let mut ws = rfc6455::blocking::connect("wss://echo.websocket.org/")?;
 /// ws.send_text("hello")?;
 /// # Ok::<(), rfc6455::Error>(())
 /// ```
-pub fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
+pub fn connect(url: &str) -> Result<WebSocket<Stream>, Error> {
     ClientBuilder::new(url).connect()
 }
 
 /// Settings for a client connection: subprotocols, `Origin`, extra headers,
-/// timeouts and limits.
+/// timeouts and limits, TLS, and an HTTP proxy.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -51,6 +55,11 @@ pub struct ClientBuilder {
     close_timeout: Duration,
     heartbeat: Option<(Duration, Duration)>,
     message_timeout: Option<Duration>,
+    /// The proxy to tunnel through, or why its URL is unusable (reported
+    /// on connect).
+    proxy: Option<Result<Proxy, String>>,
+    #[cfg(feature = "tls")]
+    tls_config: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl ClientBuilder {
@@ -72,6 +81,9 @@ impl ClientBuilder {
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             heartbeat: DEFAULT_HEARTBEAT,
             message_timeout: DEFAULT_MESSAGE_TIMEOUT,
+            proxy: None,
+            #[cfg(feature = "tls")]
+            tls_config: None,
         }
     }
 
@@ -161,19 +173,122 @@ impl ClientBuilder {
         self
     }
 
+    /// The TLS configuration for `wss://` (default:
+    /// [`tls::client_config`](crate::tls::client_config), Mozilla's roots):
+    /// a private CA, client certificates, pinning. Set its ALPN to
+    /// `http/1.1` as the default does.
+    ///
+    /// ```no_run
+    /// let tls = rfc6455::tls::client_config_with_ca_pem("my-ca.pem")?;
+    /// let ws = rfc6455::blocking::ClientBuilder::new("wss://internal.example:8443/")
+    ///     .tls_config(tls)
+    ///     .connect()?;
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls_config = Some(config);
+        self
+    }
+
+    /// Connects through an HTTP proxy, `http://[user:password@]host[:port]`
+    /// (credentials percent-encoded, sent as Basic), with `CONNECT`; TLS
+    /// and the WebSocket handshake then run through the tunnel. A proxy's
+    /// refusal fails with [`Error::Proxy`] carrying its status.
+    ///
+    /// ```no_run
+    /// let ws = rfc6455::blocking::ClientBuilder::new("wss://example.com/socket")
+    ///     .proxy("http://alice:s3cret@proxy.internal:3128")
+    ///     .connect()?;
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.proxy = Some(Proxy::parse(url));
+        self
+    }
+
+    /// Uses the proxy the environment names, if any: `HTTPS_PROXY` for
+    /// `wss://`, `HTTP_PROXY` for `ws://` (upper or lower case), unless
+    /// `NO_PROXY` lists the host (a name covers its subdomains; `*` all).
+    /// Never done unless asked for.
+    ///
+    /// ```no_run
+    /// let ws = rfc6455::blocking::ClientBuilder::new("wss://example.com/")
+    ///     .proxy_from_env()
+    ///     .connect()?;
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn proxy_from_env(mut self) -> Self {
+        if let Ok(request) = &self.request {
+            self.proxy = Proxy::from_env(request.is_secure(), request.host());
+        }
+        self
+    }
+
     fn request(&self) -> Result<ClientRequest, Error> {
         self.request.clone().map_err(Error::InvalidUrl)
     }
 
-    /// Opens the TCP connection and performs the handshake. A `wss://` URL
-    /// fails with [`Error::TlsNotEnabled`]; a server's refusal fails with
-    /// [`HandshakeError::Rejected`](crate::handshake::HandshakeError::Rejected) carrying its status and headers.
-    pub fn connect(&self) -> Result<WebSocket<TcpStream>, Error> {
+    /// Opens the TCP connection (through the proxy, if one is set), then
+    /// for `wss://` the TLS session, and performs the handshake, all of it
+    /// after the TCP connect bounded by the handshake timeout.
+    ///
+    /// Fails with [`Error::Tls`] when TLS does (an untrusted or expired
+    /// certificate, a name mismatch), [`Error::Proxy`] when the proxy
+    /// refuses, and [`HandshakeError::Rejected`](crate::handshake::HandshakeError::Rejected)
+    /// carrying the server's status and headers when it refuses. Without
+    /// the `tls` feature, a `wss://` URL fails with [`Error::TlsNotEnabled`].
+    pub fn connect(&self) -> Result<WebSocket<Stream>, Error> {
         let request = self.request()?;
-        if request.is_secure() {
+        if request.is_secure() && !cfg!(feature = "tls") {
             return Err(Error::TlsNotEnabled);
         }
-        let addrs = (request.host(), request.port()).to_socket_addrs()?;
+        let proxy = self.proxy.clone().transpose().map_err(Error::InvalidUrl)?;
+        let mut stream = match &proxy {
+            Some(proxy) => self.tcp_connect(proxy.host(), proxy.port())?,
+            None => self.tcp_connect(request.host(), request.port())?,
+        };
+        stream.set_nodelay(true)?;
+        let deadline = Instant::now() + self.handshake_timeout;
+        if let Some(proxy) = &proxy {
+            let left = deadline.saturating_duration_since(Instant::now());
+            stream.set_read_timeout(Some(left))?;
+            stream.set_write_timeout(Some(left))?;
+            proxy.tunnel(&mut stream, request.host(), request.port())?;
+        }
+        let stream = if request.is_secure() {
+            self.tls_handshake(stream, request.host(), deadline)?
+        } else {
+            Stream::Plain(stream)
+        };
+        self.handshake(stream, request, deadline)
+    }
+
+    #[cfg(feature = "tls")]
+    fn tls_handshake(
+        &self,
+        tcp: TcpStream,
+        host: &str,
+        deadline: Instant,
+    ) -> Result<Stream, Error> {
+        let config = self
+            .tls_config
+            .clone()
+            .unwrap_or_else(crate::tls::client_config);
+        let name = rustls::pki_types::ServerName::try_from(host.to_string())
+            .map_err(|e| Error::InvalidUrl(format!("{host:?} as a TLS server name: {e}")))?;
+        let conn = rustls::ClientConnection::new(config, name)
+            .map_err(|e| crate::tls::handshake_error(host, std::io::Error::other(e)))?;
+        crate::tls::complete_handshake(conn, tcp, host, deadline).map(Stream::ClientTls)
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn tls_handshake(&self, _: TcpStream, _: &str, _: Instant) -> Result<Stream, Error> {
+        Err(Error::TlsNotEnabled)
+    }
+
+    fn tcp_connect(&self, host: &str, port: u16) -> Result<TcpStream, Error> {
+        let addrs = (host, port).to_socket_addrs()?;
         let mut last_error = None;
         let mut stream = None;
         for addr in addrs {
@@ -189,37 +304,42 @@ impl ClientBuilder {
                 Err(e) => last_error = Some(e),
             }
         }
-        let stream = match (stream, last_error) {
-            (Some(s), _) => s,
-            (None, Some(e)) => return Err(e.into()),
-            (None, None) => return Err(Error::InvalidUrl(format!("{}: no address", self.url))),
-        };
-        stream.set_nodelay(true)?;
-        stream.set_write_timeout(self.write_timeout)?;
-        self.handshake(stream, request, StreamOps::tcp())
+        match (stream, last_error) {
+            (Some(s), _) => Ok(s),
+            (None, Some(e)) => Err(e.into()),
+            (None, None) => Err(Error::InvalidUrl(format!("{}: no address", self.url))),
+        }
     }
 
-    /// Performs the handshake over a stream that is already connected (a
-    /// TLS stream, a Unix socket, a test double). Timeouts other than the
-    /// close timeout are then the stream's own business.
-    pub fn connect_on<S: Read + Write>(&self, stream: S) -> Result<WebSocket<S>, Error> {
+    /// Performs the WebSocket handshake over a stream that is already
+    /// connected (a TLS stream set up by the caller, a Unix socket, a
+    /// wrapper). Every timeout of the builder holds through the stream's
+    /// [`Transport`] methods; a stream that cannot time out fails with
+    /// [`Error::CannotTimeOut`].
+    ///
+    /// ```no_run
+    /// let tcp = std::net::TcpStream::connect("127.0.0.1:9001")?;
+    /// let ws = rfc6455::blocking::ClientBuilder::new("ws://127.0.0.1:9001/").connect_on(tcp)?;
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn connect_on<S: Transport>(&self, stream: S) -> Result<WebSocket<S>, Error> {
         let request = self.request()?;
-        self.handshake(stream, request, StreamOps::generic())
+        let deadline = Instant::now() + self.handshake_timeout;
+        self.handshake(stream, request, deadline)
     }
 
-    fn handshake<S: Read + Write>(
+    fn handshake<S: Transport>(
         &self,
         stream: S,
         request: ClientRequest,
-        ops: StreamOps<S>,
+        deadline: Instant,
     ) -> Result<WebSocket<S>, Error> {
         let conn = Connection::client(request, self.config.clone())?;
-        let mut ws = WebSocket::with_ops(stream, conn, ops);
+        let mut ws = WebSocket::from_connection(stream, conn);
         ws.set_url(self.url.clone());
         ws.set_timeouts(self.read_timeout, self.close_timeout);
-        let deadline = Instant::now() + self.handshake_timeout;
         while !matches!(ws.handshake_event(deadline)?, Event::Open(_)) {}
-        ws.opened(self.heartbeat, self.message_timeout);
+        ws.opened(self.write_timeout, self.heartbeat, self.message_timeout)?;
         Ok(ws)
     }
 }

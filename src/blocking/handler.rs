@@ -1,6 +1,6 @@
 //! The browser's four life-cycle events, as a trait.
 
-use std::io::{Read, Write};
+use crate::blocking::Transport;
 
 use crate::blocking::WebSocket;
 use crate::{CloseCode, Error, Message};
@@ -36,11 +36,11 @@ impl CloseEvent {
 /// once at the end. Drive it with [`Handler::run`].
 ///
 /// ```no_run
-/// use rfc6455::blocking::{connect, CloseEvent, Handler, WebSocket};
+/// use rfc6455::blocking::{connect, CloseEvent, Handler, Transport, WebSocket};
 /// use rfc6455::Message;
 ///
 /// struct Printer;
-/// impl<S: std::io::Read + std::io::Write> Handler<S> for Printer {
+/// impl<S: Transport> Handler<S> for Printer {
 ///     fn on_open(&mut self, ws: &mut WebSocket<S>) {
 ///         ws.send_text("hi").ok();
 ///     }
@@ -56,7 +56,7 @@ impl CloseEvent {
 /// Printer.run(ws);
 /// # Ok::<(), rfc6455::Error>(())
 /// ```
-pub trait Handler<S: Read + Write> {
+pub trait Handler<S: Transport> {
     /// The connection is open.
     fn on_open(&mut self, _ws: &mut WebSocket<S>) {}
 

@@ -42,10 +42,13 @@
 
 mod client;
 mod handler;
+mod proxy;
 mod server;
 mod socket;
+mod stream;
 
 pub use client::{connect, ClientBuilder};
 pub use handler::{CloseEvent, Handler};
 pub use server::{accept, ServerBuilder};
 pub use socket::WebSocket;
+pub use stream::{Stream, Transport};

@@ -8,9 +8,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::blocking::socket::{
-    StreamOps, WebSocket, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MESSAGE_TIMEOUT,
+    WebSocket, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MESSAGE_TIMEOUT,
     DEFAULT_WRITE_TIMEOUT,
 };
+use crate::blocking::{Stream, Transport};
 use crate::handshake::{HandshakeError, Headers};
 use crate::{Accept, Config, Connection, Error, Event, Reject, Request};
 
@@ -43,11 +44,11 @@ const MAX_LINGERING: usize = 1024;
 /// }
 /// # Ok::<(), rfc6455::Error>(())
 /// ```
-pub fn accept(stream: TcpStream) -> Result<WebSocket<TcpStream>, Error> {
+pub fn accept(stream: TcpStream) -> Result<WebSocket<Stream>, Error> {
     ServerBuilder::new().accept(stream)
 }
 
-/// Settings for accepting connections: limits and timeouts.
+/// Settings for accepting connections: limits, timeouts, and TLS.
 ///
 /// ```no_run
 /// use rfc6455::{blocking::ServerBuilder, Accept, Reject};
@@ -77,6 +78,8 @@ pub struct ServerBuilder {
     max_connections: usize,
     /// Connections [`serve`](Self::serve) is handling, shared by clones.
     live: Arc<AtomicUsize>,
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ServerBuilder {
@@ -98,6 +101,8 @@ impl ServerBuilder {
             message_timeout: DEFAULT_MESSAGE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             live: Arc::new(AtomicUsize::new(0)),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -237,8 +242,29 @@ impl ServerBuilder {
         self
     }
 
+    /// Serves `wss://`: every accepted TCP stream first runs a TLS
+    /// handshake with this configuration (see
+    /// [`tls::server_config_from_pem`](crate::tls::server_config_from_pem)),
+    /// within the handshake timeout. A peer that sends plain HTTP or
+    /// garbage fails with [`Error::Tls`]; one that stalls, with
+    /// [`Error::Timeout`].
+    ///
+    /// ```no_run
+    /// let tls = rfc6455::tls::server_config_from_pem("cert.pem", "key.pem")?;
+    /// let server = rfc6455::blocking::ServerBuilder::new().tls(tls);
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:9443")?;
+    /// let (stream, _) = listener.accept()?;
+    /// let mut ws = server.accept(stream)?;
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// Accepts any WebSocket request, with no subprotocol.
-    pub fn accept(&self, stream: TcpStream) -> Result<WebSocket<TcpStream>, Error> {
+    pub fn accept(&self, stream: TcpStream) -> Result<WebSocket<Stream>, Error> {
         self.accept_with(stream, |_| Ok(Accept::new()))
     }
 
@@ -249,43 +275,67 @@ impl ServerBuilder {
     /// (`!request.is_websocket()`), so a server can serve a page; accepting
     /// a request that is not a valid upgrade answers 400 (426 for a wrong
     /// version) and fails with the reason.
-    pub fn accept_with<F>(
-        &self,
-        stream: TcpStream,
-        decide: F,
-    ) -> Result<WebSocket<TcpStream>, Error>
+    pub fn accept_with<F>(&self, stream: TcpStream, decide: F) -> Result<WebSocket<Stream>, Error>
     where
         F: FnOnce(&Request) -> Result<Accept, Reject>,
     {
         stream.set_nodelay(true)?;
-        stream.set_write_timeout(self.write_timeout)?;
-        self.handshake(stream, StreamOps::tcp(), decide)
+        let deadline = Instant::now() + self.handshake_timeout;
+        let stream = self.tls_handshake(stream, deadline)?;
+        self.handshake(stream, deadline, decide)
     }
 
-    /// As [`accept_with`](Self::accept_with), over any stream. The
-    /// handshake timeout applies only where the stream supports read
-    /// timeouts (TCP); otherwise the stream's own timeouts apply.
+    #[cfg(feature = "tls")]
+    fn tls_handshake(&self, tcp: TcpStream, deadline: Instant) -> Result<Stream, Error> {
+        let Some(config) = &self.tls else {
+            return Ok(Stream::Plain(tcp));
+        };
+        let peer = tcp
+            .peer_addr()
+            .map_or_else(|_| "client".into(), |a| a.to_string());
+        let conn = rustls::ServerConnection::new(config.clone())
+            .map_err(|e| crate::tls::handshake_error(&peer, std::io::Error::other(e)))?;
+        crate::tls::complete_handshake(conn, tcp, &peer, deadline).map(Stream::ServerTls)
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn tls_handshake(&self, tcp: TcpStream, _: Instant) -> Result<Stream, Error> {
+        Ok(Stream::Plain(tcp))
+    }
+
+    /// As [`accept_with`](Self::accept_with), over any stream (a TLS
+    /// stream set up by the caller, a Unix socket, a wrapper). Every
+    /// timeout of the builder holds through the stream's [`Transport`]
+    /// methods; a stream that cannot time out fails with
+    /// [`Error::CannotTimeOut`].
+    ///
+    /// ```no_run
+    /// use rfc6455::{blocking::ServerBuilder, Accept};
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:9001")?;
+    /// let (tcp, _) = listener.accept()?;
+    /// let ws = ServerBuilder::new().accept_stream(tcp, |_| Ok(Accept::new()))?;
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     pub fn accept_stream<S, F>(&self, stream: S, decide: F) -> Result<WebSocket<S>, Error>
     where
-        S: Read + Write,
+        S: Transport,
         F: FnOnce(&Request) -> Result<Accept, Reject>,
     {
-        self.handshake(stream, StreamOps::generic(), decide)
+        self.handshake(stream, Instant::now() + self.handshake_timeout, decide)
     }
 
     fn handshake<S, F>(
         &self,
         stream: S,
-        ops: StreamOps<S>,
+        deadline: Instant,
         decide: F,
     ) -> Result<WebSocket<S>, Error>
     where
-        S: Read + Write,
+        S: Transport,
         F: FnOnce(&Request) -> Result<Accept, Reject>,
     {
-        let mut ws = WebSocket::with_ops(stream, Connection::server(self.config.clone()), ops);
+        let mut ws = WebSocket::from_connection(stream, Connection::server(self.config.clone()));
         ws.set_timeouts(self.read_timeout, self.close_timeout);
-        let deadline = Instant::now() + self.handshake_timeout;
         let request = loop {
             if let Event::Request(request) = ws.handshake_event(deadline)? {
                 break request;
@@ -306,7 +356,7 @@ impl ServerBuilder {
         let flushed = ws.flush();
         result?;
         flushed?;
-        ws.opened(self.heartbeat, self.message_timeout);
+        ws.opened(self.write_timeout, self.heartbeat, self.message_timeout)?;
         Ok(ws)
     }
 }

@@ -1,10 +1,10 @@
 //! The blocking socket: moves bytes between a stream and the core.
 
-use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io::{self, IoSlice, Read};
 use std::time::{Duration, Instant};
 
 use crate::blocking::handler::CloseEvent;
+use crate::blocking::Transport;
 use crate::{CloseCode, Connection, Error, Event, Message, ReadyState, Role};
 
 /// How long a client waits, after the close handshake, for the server to
@@ -30,32 +30,6 @@ const LARGE_READ: usize = 64 * 1024;
 /// `read_some`).
 const LARGE_PIECE: usize = 128 * 1024;
 
-/// What the adapter can do to a stream beyond reading and writing. For a
-/// `TcpStream` these are the real calls; for any other stream they do
-/// nothing (dropping the stream is then what closes it).
-pub(crate) struct StreamOps<S> {
-    pub(crate) shutdown: fn(&mut S) -> io::Result<()>,
-    pub(crate) set_read_timeout: fn(&mut S, Option<Duration>) -> io::Result<()>,
-}
-
-impl<S> StreamOps<S> {
-    pub(crate) fn generic() -> Self {
-        StreamOps {
-            shutdown: |_| Ok(()),
-            set_read_timeout: |_, _| Err(io::ErrorKind::Unsupported.into()),
-        }
-    }
-}
-
-impl StreamOps<TcpStream> {
-    pub(crate) fn tcp() -> Self {
-        StreamOps {
-            shutdown: |s| s.shutdown(Shutdown::Both),
-            set_read_timeout: |s, t| s.set_read_timeout(t),
-        }
-    }
-}
-
 /// A WebSocket over a blocking stream.
 ///
 /// Sending: [`send_text`](Self::send_text), [`send_binary`](Self::send_binary)
@@ -65,13 +39,16 @@ impl StreamOps<TcpStream> {
 /// is about to wait for input. An echo loop built on `recv` + `queue`
 /// therefore answers a burst of pipelined messages with one write.
 ///
+/// The stream is a [`Transport`]: the adapter keeps its deadlines (handshake,
+/// read and write timeouts, heartbeat, close timeout) through the stream's
+/// own timeouts.
+///
 /// Non-blocking streams: an `Error::Io` of kind `WouldBlock` loses nothing.
 /// Received bytes stay in the connection and queued bytes stay queued; call
 /// the same method again when the stream is ready.
 pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
-    ops: StreamOps<S>,
     url: Option<String>,
     read_timeout: Option<Duration>,
     close_timeout: Duration,
@@ -121,25 +98,23 @@ impl<S> std::fmt::Debug for WebSocket<S> {
     }
 }
 
-impl<S: Read + Write> WebSocket<S> {
+impl<S: Transport> WebSocket<S> {
     /// Wraps a stream whose handshake is already done (elsewhere), around a
-    /// connection in [`ReadyState::Open`] (see [`Connection::open`]).
+    /// connection in [`ReadyState::Open`] (see [`Connection::open`]). No
+    /// timeout is set on the stream.
     ///
-    /// ```
+    /// ```no_run
     /// use rfc6455::{blocking::WebSocket, Config, Connection, ReadyState, Role};
-    /// let stream = std::io::Cursor::new(Vec::new());
+    /// let (stream, _) = std::net::TcpListener::bind("127.0.0.1:9001")?.accept()?;
+    /// // ... the handshake, answered by other code ...
     /// let ws = WebSocket::from_connection(stream, Connection::open(Role::Server, Config::default()));
     /// assert_eq!(ws.ready_state(), ReadyState::Open);
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn from_connection(stream: S, conn: Connection) -> Self {
-        Self::with_ops(stream, conn, StreamOps::generic())
-    }
-
-    pub(crate) fn with_ops(stream: S, conn: Connection, ops: StreamOps<S>) -> Self {
         WebSocket {
             stream,
             conn,
-            ops,
             url: None,
             read_timeout: None,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
@@ -354,8 +329,12 @@ impl<S: Read + Write> WebSocket<S> {
             if left.is_zero() {
                 return Err(Error::Timeout("opening handshake"));
             }
-            // Unsupported on non-TCP streams: their own timeouts apply.
-            let _ = (self.ops.set_read_timeout)(&mut self.stream, Some(left));
+            // Writes are bounded too: a peer that does not read cannot hold
+            // the handshake past its deadline either.
+            self.stream
+                .set_read_timeout(Some(left))
+                .and_then(|()| self.stream.set_write_timeout(Some(left)))
+                .map_err(|e| cannot_time_out(e, "handshake timeout"))?;
             match self.fill() {
                 Ok(()) => {}
                 Err(Error::Io(e))
@@ -375,15 +354,23 @@ impl<S: Read + Write> WebSocket<S> {
         &mut self.conn
     }
 
-    /// After the handshake: the timeouts and heartbeat of the open connection.
+    /// After the handshake: the timeouts, heartbeat and message timeout of
+    /// the open connection.
     pub(crate) fn opened(
         &mut self,
+        write_timeout: Option<Duration>,
         heartbeat: Option<(Duration, Duration)>,
         message_timeout: Option<Duration>,
-    ) {
-        let _ = (self.ops.set_read_timeout)(&mut self.stream, self.read_timeout);
+    ) -> Result<(), Error> {
+        self.stream
+            .set_read_timeout(self.read_timeout)
+            .map_err(|e| cannot_time_out(e, "read timeout"))?;
+        self.stream
+            .set_write_timeout(write_timeout)
+            .map_err(|e| cannot_time_out(e, "write timeout"))?;
         self.heartbeat = heartbeat.map(|(interval, timeout)| Heartbeat::new(interval, timeout));
         self.message_timeout = message_timeout;
+        Ok(())
     }
 
     /// When the message now arriving must be complete, if one is arriving
@@ -408,7 +395,7 @@ impl<S: Read + Write> WebSocket<S> {
         let _ = self.flush();
         if self.close_event.is_none() {
             self.close_event = Some(CloseEvent::abnormal(CloseCode::POLICY_VIOLATION));
-            let _ = (self.ops.shutdown)(&mut self.stream);
+            let _ = self.stream.shutdown();
         }
         Error::Timeout("a message did not arrive within the message timeout")
     }
@@ -426,6 +413,13 @@ impl<S: Read + Write> WebSocket<S> {
         let heartbeat_due = self.heartbeat_step(message_due)?;
         match self.read_some(message_due) {
             Ok(0) => {
+                self.conn.receive_eof();
+                Ok(())
+            }
+            // A TLS peer that closed TCP without `close_notify`: an end of
+            // stream all the same. The core tells a clean end (after the
+            // close handshake) from a truncated one (1006).
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                 self.conn.receive_eof();
                 Ok(())
             }
@@ -510,7 +504,7 @@ impl<S: Read + Write> WebSocket<S> {
     fn heartbeat_step(&mut self, message_due: Option<Instant>) -> Result<Option<Instant>, Error> {
         let Some(hb) = self.heartbeat else {
             if let Some(due) = message_due {
-                self.wake_by(due);
+                self.wake_by(due)?;
             }
             return Ok(None);
         };
@@ -534,27 +528,27 @@ impl<S: Read + Write> WebSocket<S> {
             }
         }
         let due = self.heartbeat.map_or(now, |hb| hb.deadline());
-        self.wake_by(message_due.map_or(due, |m| m.min(due)));
+        self.wake_by(message_due.map_or(due, |m| m.min(due)))?;
         Ok(Some(due))
     }
 
     /// Sets the read timeout so that the next read returns by `due` at the
     /// latest (or by the caller's read timeout, if sooner).
-    fn wake_by(&mut self, due: Instant) {
+    fn wake_by(&mut self, due: Instant) -> Result<(), Error> {
         let wait = due
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
         let timeout = self.read_timeout.map_or(wait, |t| t.min(wait));
-        // Unsupported on non-TCP streams: the heartbeat and the message
-        // timeout then only act between reads.
-        let _ = (self.ops.set_read_timeout)(&mut self.stream, Some(timeout));
+        self.stream
+            .set_read_timeout(Some(timeout))
+            .map_err(|e| cannot_time_out(e, "heartbeat or message timeout"))
     }
 
     /// Ends the connection abnormally (1006) from the adapter's side.
     pub(crate) fn mark_abnormal(&mut self) {
         if self.close_event.is_none() {
             self.close_event = Some(CloseEvent::abnormal(CloseCode::ABNORMAL));
-            let _ = (self.ops.shutdown)(&mut self.stream);
+            let _ = self.stream.shutdown();
         }
     }
 
@@ -577,7 +571,7 @@ impl<S: Read + Write> WebSocket<S> {
         if self.conn.role() == Role::Client {
             self.await_eof();
         }
-        let _ = (self.ops.shutdown)(&mut self.stream);
+        let _ = self.stream.shutdown();
     }
 
     fn await_eof(&mut self) {
@@ -585,8 +579,7 @@ impl<S: Read + Write> WebSocket<S> {
         let mut scratch = [0u8; 512];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || (self.ops.set_read_timeout)(&mut self.stream, Some(left)).is_err()
-            {
+            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
                 break;
             }
             match self.stream.read(&mut scratch) {
@@ -596,7 +589,17 @@ impl<S: Read + Write> WebSocket<S> {
                 Err(_) => break,
             }
         }
-        let _ = (self.ops.set_read_timeout)(&mut self.stream, self.read_timeout);
+        let _ = self.stream.set_read_timeout(self.read_timeout);
+    }
+}
+
+/// A timeout the stream refused to take: `Unsupported` is a stream that
+/// cannot time out at all; anything else is the stream's own failure.
+fn cannot_time_out(e: io::Error, what: &'static str) -> Error {
+    if e.kind() == io::ErrorKind::Unsupported {
+        Error::CannotTimeOut(what)
+    } else {
+        Error::Io(e)
     }
 }
 
