@@ -135,6 +135,9 @@ pub enum TlsErrorKind {
     AlertReceived,
     /// The peer does not speak TLS (plain HTTP or garbage arrived).
     NotTls,
+    /// The peer closed the connection during the handshake (a plain
+    /// `ws://` server waiting for HTTP does so at its handshake timeout).
+    Closed,
     /// No protocol version or cipher suite in common, or another failure.
     Other,
 }
@@ -149,6 +152,7 @@ impl TlsErrorKind {
             TlsErrorKind::BadCertificate => "certificate refused",
             TlsErrorKind::AlertReceived => "the peer refused the handshake",
             TlsErrorKind::NotTls => "the peer does not speak TLS",
+            TlsErrorKind::Closed => "the peer closed the connection during the TLS handshake",
             TlsErrorKind::Other => "handshake failed",
         }
     }

@@ -246,6 +246,9 @@ where
             {
                 return Err(Error::Timeout("opening handshake (TLS)"))
             }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(Error::Tls(TlsError::new(peer, TlsErrorKind::Closed, "")))
+            }
             Err(e) => return Err(handshake_error(peer, e)),
         }
     }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::blocking::handler::CloseEvent;
 use crate::blocking::Transport;
-use crate::{CloseCode, Connection, Error, Event, Message, ReadyState, Role};
+use crate::{CloseCode, Connection, Error, Event, Message, MessageKind, ReadyState, Role};
 
 /// How long a client waits, after the close handshake, for the server to
 /// close the TCP connection (section 7.1.1) before closing it itself.
@@ -204,6 +204,27 @@ impl<S: Transport> WebSocket<S> {
     /// writes it out.
     pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
         self.conn.send(message)?;
+        self.flush()
+    }
+
+    /// Sends one fragment of a message and writes it out: the first call
+    /// starts a message of `kind`, the one with `fin` ends it (see
+    /// [`Connection::send_fragment`]).
+    ///
+    /// ```no_run
+    /// use rfc6455::MessageKind;
+    /// let mut ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// ws.send_fragment(MessageKind::Text, b"hel", false)?;
+    /// ws.send_fragment(MessageKind::Text, b"lo", true)?;
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        self.conn.send_fragment(kind, data, fin)?;
         self.flush()
     }
 
