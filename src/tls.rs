@@ -26,8 +26,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{
     CertificateError, ClientConfig, ConnectionCommon, RootCertStore, ServerConfig, SideData,
-    StreamOwned,
 };
+
+use crate::blocking::TlsStream;
 
 use crate::{Error, TlsError, TlsErrorKind};
 
@@ -223,7 +224,7 @@ pub(crate) fn complete_handshake<C, D>(
     mut tcp: TcpStream,
     peer: &str,
     deadline: Instant,
-) -> Result<Box<StreamOwned<C, TcpStream>>, Error>
+) -> Result<Box<TlsStream<C>>, Error>
 where
     C: DerefMut + Deref<Target = ConnectionCommon<D>>,
     D: SideData,
@@ -252,5 +253,5 @@ where
             Err(e) => return Err(handshake_error(peer, e)),
         }
     }
-    Ok(Box::new(StreamOwned::new(conn, tcp)))
+    Ok(Box::new(TlsStream::new(conn, tcp)))
 }

@@ -96,19 +96,16 @@ fn start_proxy(behaviour: Behaviour) -> (u16, thread::JoinHandle<String>) {
     (port, handle)
 }
 
-/// Our echo server for one connection (TLS with `tls`), returning whether
-/// it closed cleanly.
-fn echo_server(
-    tls: Option<std::sync::Arc<rfc6455::tls::rustls::ServerConfig>>,
+/// Our echo server for one connection, set up by `setup` (TLS for
+/// wss://), returning whether it closed cleanly.
+fn echo_server_with(
+    setup: impl FnOnce(ServerBuilder) -> ServerBuilder + Send + 'static,
 ) -> (u16, thread::JoinHandle<bool>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
-        let mut server = ServerBuilder::new().read_timeout(Some(LIMIT));
-        if let Some(tls) = tls {
-            server = server.tls(tls);
-        }
+        let server = setup(ServerBuilder::new().read_timeout(Some(LIMIT)));
         let Ok(mut ws) = server.accept(stream) else {
             return false;
         };
@@ -118,6 +115,10 @@ fn echo_server(
         ws.close_event().is_some_and(|e| e.was_clean)
     });
     (port, handle)
+}
+
+fn echo_server() -> (u16, thread::JoinHandle<bool>) {
+    echo_server_with(|server| server)
 }
 
 fn echo_and_close(mut ws: rfc6455::blocking::WebSocket<rfc6455::blocking::Stream>) {
@@ -133,7 +134,7 @@ fn echo_and_close(mut ws: rfc6455::blocking::WebSocket<rfc6455::blocking::Stream
 
 #[test]
 fn ws_through_a_proxy() {
-    let (server_port, server) = echo_server(None);
+    let (server_port, server) = echo_server();
     let (proxy_port, proxy) = start_proxy(Behaviour::Tunnel(None));
     let ws = ClientBuilder::new(format!("ws://127.0.0.1:{server_port}/"))
         .proxy(&format!("http://127.0.0.1:{proxy_port}"))
@@ -159,7 +160,10 @@ mod certs;
 #[test]
 fn wss_through_a_proxy_with_credentials() {
     let pki = certs::Pki::new("rfc6455 proxy CA");
-    let (server_port, server) = echo_server(Some(pki.server_config()));
+    let (server_port, server) = echo_server_with({
+        let config = pki.server_config();
+        move |server| server.tls(config)
+    });
     // "alice:p@ss:w0rd" in base64.
     let expected = "YWxpY2U6cEBzczp3MHJk";
     let (proxy_port, proxy) = start_proxy(Behaviour::Tunnel(Some(expected)));
@@ -306,15 +310,15 @@ fn proxy_from_env_is_opt_in() {
     let (proxy_port, proxy) = start_proxy(Behaviour::Refuse(403));
     std::env::set_var("HTTP_PROXY", format!("http://127.0.0.1:{proxy_port}"));
     std::env::set_var("NO_PROXY", "example.com, 127.0.0.1");
-    let (port1, server1) = echo_server(None);
+    let (port1, server1) = echo_server();
     let exempt = ClientBuilder::new(format!("ws://127.0.0.1:{port1}/"))
         .read_timeout(Some(LIMIT))
         .proxy_from_env();
     std::env::remove_var("NO_PROXY");
-    let (port2, server2) = echo_server(None);
+    let (port2, server2) = echo_server();
     let not_asked =
         ClientBuilder::new(format!("ws://127.0.0.1:{port2}/")).read_timeout(Some(LIMIT));
-    let (port3, server3) = echo_server(None);
+    let (port3, server3) = echo_server();
     let asked = ClientBuilder::new(format!("ws://127.0.0.1:{port3}/")).proxy_from_env();
     std::env::remove_var("HTTP_PROXY");
 

@@ -537,7 +537,7 @@ fn a_tls_stream_cut_before_the_close_handshake_is_abnormal() {
         let Stream::ServerTls(tls) = ws.get_ref() else {
             panic!("not TLS")
         };
-        tls.sock.shutdown(std::net::Shutdown::Both).unwrap();
+        tls.get_ref().shutdown(std::net::Shutdown::Both).unwrap();
     });
     let mut ws = client(&pki, &format!("wss://127.0.0.1:{port}/"))
         .connect()

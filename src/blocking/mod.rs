@@ -51,4 +51,6 @@ pub use client::{connect, ClientBuilder};
 pub use handler::{CloseEvent, Handler};
 pub use server::{accept, ServerBuilder};
 pub use socket::WebSocket;
+#[cfg(feature = "tls")]
+pub use stream::TlsStream;
 pub use stream::{Stream, Transport};

@@ -98,11 +98,178 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
 }
 
+/// How much of the socket one read takes in, for rustls to take its
+/// records from: rustls itself asks for a few KiB at a time.
 #[cfg(feature = "tls")]
-impl<C, T, D> Transport for rustls::StreamOwned<C, T>
+const TLS_READ_AHEAD: usize = 64 * 1024;
+
+/// TLS over a [`Transport`], driving a rustls connection so that the
+/// transport's timeouts hold: a read waits only for input and a write only
+/// for the transport to take output (rustls' own `StreamOwned` may wait for
+/// input inside a write, past a write timeout). Reads take the socket in
+/// large pieces.
+///
+/// A client or server built here makes these itself; build one to run TLS
+/// over a stream of your own and hand it to
+/// [`ClientBuilder::connect_on`](super::ClientBuilder::connect_on) or
+/// [`ServerBuilder::accept_stream`](super::ServerBuilder::accept_stream)
+/// (the TLS handshake then runs within the WebSocket handshake's deadline).
+///
+/// ```no_run
+/// use rfc6455::blocking::{ClientBuilder, TlsStream};
+/// use rfc6455::tls::rustls::{pki_types::ServerName, ClientConnection};
+/// let tcp = std::net::TcpStream::connect("127.0.0.1:9443")?;
+/// let name = ServerName::try_from("localhost").unwrap();
+/// let conn = ClientConnection::new(rfc6455::tls::client_config(), name).unwrap();
+/// let ws = ClientBuilder::new("wss://localhost:9443/").connect_on(TlsStream::new(conn, tcp))?;
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
+#[cfg(feature = "tls")]
+pub struct TlsStream<C, S = TcpStream> {
+    conn: C,
+    sock: S,
+    input: Box<[u8]>,
+    input_start: usize,
+    input_end: usize,
+    /// A write failure after rustls took the bytes: reported by the next
+    /// write or flush, since the one that hit it had already succeeded.
+    write_error: Option<io::Error>,
+}
+
+#[cfg(feature = "tls")]
+impl<C, S> std::fmt::Debug for TlsStream<C, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsStream").finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<C, S, D> TlsStream<C, S>
 where
     C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<D>>,
-    T: Transport,
+    S: Transport,
+    D: rustls::SideData,
+{
+    /// TLS over `sock` with the connection `conn` (its handshake done or
+    /// not: reads and writes drive what remains).
+    pub fn new(conn: C, sock: S) -> Self {
+        TlsStream {
+            conn,
+            sock,
+            input: vec![0; TLS_READ_AHEAD].into_boxed_slice(),
+            input_start: 0,
+            input_end: 0,
+            write_error: None,
+        }
+    }
+
+    /// The rustls connection (negotiated version, ALPN, peer certificates).
+    pub fn connection(&self) -> &C {
+        &self.conn
+    }
+
+    /// The transport underneath.
+    pub fn get_ref(&self) -> &S {
+        &self.sock
+    }
+
+    /// Writes out every TLS record rustls has queued.
+    fn write_records(&mut self) -> io::Result<()> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(&mut self.sock) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands rustls more TLS input, reading the socket when none is left
+    /// over, and processes it.
+    fn read_records(&mut self) -> io::Result<()> {
+        if self.input_start == self.input_end {
+            let n = self.sock.read(&mut self.input)?;
+            self.input_start = 0;
+            self.input_end = n;
+            if n == 0 {
+                // The end of the stream: rustls records it as such.
+                self.conn.read_tls(&mut io::empty())?;
+            }
+        }
+        if self.input_start < self.input_end {
+            let mut rest = &self.input[self.input_start..self.input_end];
+            let before = rest.len();
+            self.conn.read_tls(&mut rest)?;
+            self.input_start += before - rest.len();
+        }
+        if let Err(e) = self.conn.process_new_packets() {
+            // The alert that says why, as far as the socket takes it.
+            let _ = self.conn.write_tls(&mut self.sock);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+        }
+        // Handshake messages, key updates: what processing queued.
+        self.write_records()
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<C, S, D> Read for TlsStream<C, S>
+where
+    C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<D>>,
+    S: Transport,
+    D: rustls::SideData,
+{
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.conn.reader().read(buf) {
+                // Rustls says "no plaintext yet" with WouldBlock.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_records()?,
+                done => return done,
+            }
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<C, S, D> Write for TlsStream<C, S>
+where
+    C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<D>>,
+    S: Transport,
+    D: rustls::SideData,
+{
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[IoSlice::new(buf)])
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        if let Some(e) = self.write_error.take() {
+            return Err(e);
+        }
+        // Earlier records first: a timeout here takes nothing of `bufs`.
+        self.write_records()?;
+        let n = self.conn.writer().write_vectored(bufs)?;
+        if let Err(e) = self.write_records() {
+            self.write_error = Some(e);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if let Some(e) = self.write_error.take() {
+            return Err(e);
+        }
+        self.write_records()?;
+        self.sock.flush()
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<C, S, D> Transport for TlsStream<C, S>
+where
+    C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<D>>,
+    S: Transport,
     D: rustls::SideData,
 {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
@@ -113,15 +280,11 @@ where
         self.sock.set_write_timeout(timeout)
     }
 
-    /// Sends TLS `close_notify` (as far as the socket takes it without
-    /// waiting), then shuts the socket down.
+    /// Sends TLS `close_notify` (as far as the socket takes it), then shuts
+    /// the transport down.
     fn shutdown(&mut self) -> io::Result<()> {
         self.conn.send_close_notify();
-        while self.conn.wants_write() {
-            if self.conn.write_tls(&mut self.sock).is_err() {
-                break;
-            }
-        }
+        let _ = self.write_records();
         self.sock.shutdown()
     }
 }
@@ -143,10 +306,10 @@ pub enum Stream {
     Plain(TcpStream),
     /// A client's TLS over TCP.
     #[cfg(feature = "tls")]
-    ClientTls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    ClientTls(Box<TlsStream<rustls::ClientConnection>>),
     /// A server's TLS over TCP.
     #[cfg(feature = "tls")]
-    ServerTls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+    ServerTls(Box<TlsStream<rustls::ServerConnection>>),
 }
 
 impl Stream {
@@ -155,9 +318,9 @@ impl Stream {
         match self {
             Stream::Plain(s) => s,
             #[cfg(feature = "tls")]
-            Stream::ClientTls(s) => &s.sock,
+            Stream::ClientTls(s) => s.get_ref(),
             #[cfg(feature = "tls")]
-            Stream::ServerTls(s) => &s.sock,
+            Stream::ServerTls(s) => s.get_ref(),
         }
     }
 
