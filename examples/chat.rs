@@ -3,7 +3,11 @@
 //!
 //! ```text
 //! cargo run --example chat -- [ADDR]     # default 127.0.0.1:9002
+//! cargo run --example chat -- --tls-cert cert.pem --tls-key key.pem [ADDR]
 //! ```
+//!
+//! With `--tls-cert` and `--tls-key` it serves `wss://` and its page over
+//! `https://`.
 //!
 //! Open `http://127.0.0.1:9002/` in two browser tabs to chat.
 //!
@@ -48,24 +52,57 @@ impl Room {
     }
 }
 
-fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9002".into());
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (addr, tls) = args("127.0.0.1:9002")?;
     let listener = TcpListener::bind(&addr)?;
-    println!("chat on ws://{addr}/ (page: http://{addr}/)");
     let server = ServerBuilder::new().read_timeout(Some(Duration::from_millis(50)));
+    let server = match tls {
+        #[cfg(feature = "tls")]
+        Some((cert, key)) => {
+            println!("chat on wss://{addr}/ (page: https://{addr}/)");
+            server.tls(rfc6455::tls::server_config_from_pem(cert, key)?)
+        }
+        #[cfg(not(feature = "tls"))]
+        Some(_) => return Err("--tls-cert needs the `tls` feature".into()),
+        None => {
+            println!("chat on ws://{addr}/ (page: http://{addr}/)");
+            server
+        }
+    };
     let room = Room::default();
     let next_id = AtomicUsize::new(1);
     let acceptor = server.clone();
     // At most `max_connections` members at once (one thread each); one
     // more is answered 503.
-    Err(server.serve(&listener, move |stream| {
-        let id = next_id.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = member(&acceptor, &room, id, stream) {
-            eprintln!("user{id}: {e}");
+    Err(server
+        .serve(&listener, move |stream| {
+            let id = next_id.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = member(&acceptor, &room, id, stream) {
+                eprintln!("user{id}: {e}");
+            }
+        })
+        .into())
+}
+
+/// `[--tls-cert FILE --tls-key FILE] [ADDR]`: the address (or `default`),
+/// and the certificate and key files if both are given.
+fn args(default: &str) -> Result<(String, Option<(String, String)>), String> {
+    let (mut addr, mut cert, mut key) = (None, None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--tls-cert" => cert = Some(args.next().ok_or("--tls-cert needs a file")?),
+            "--tls-key" => key = Some(args.next().ok_or("--tls-key needs a file")?),
+            _ if addr.is_none() && !arg.starts_with("--") => addr = Some(arg),
+            _ => return Err(format!("unexpected argument {arg:?}")),
         }
-    }))
+    }
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
+    Ok((addr.unwrap_or_else(|| default.into()), tls))
 }
 
 fn decide(request: &Request) -> Result<Accept, Reject> {

@@ -2,7 +2,12 @@
 //!
 //! ```text
 //! cargo run --release --example echo -- [ADDR]     # default 127.0.0.1:9001
+//! cargo run --release --example echo -- --tls-cert cert.pem --tls-key key.pem [ADDR]
 //! ```
+//!
+//! With `--tls-cert` and `--tls-key` (PEM files: the certificate chain, leaf
+//! first, and its private key) it serves `wss://` and its page over
+//! `https://` instead (see the README for a self-signed certificate).
 //!
 //! - any path is accepted, except `/reject`, refused with 403;
 //! - a client offering subprotocols gets `chat` or `superchat` if it offered
@@ -23,22 +28,55 @@ use rfc6455::{Accept, Config, Reject, Request};
 
 const PAGE: &str = include_str!("echo.html");
 
-fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9001".into());
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (addr, tls) = args("127.0.0.1:9001")?;
     let listener = TcpListener::bind(&addr)?;
-    println!("echo server on ws://{addr}/ (test page: http://{addr}/)");
     // 16 MiB messages and frames: what the Autobahn|Testsuite sends.
     let server = ServerBuilder::new().config(Config {
         max_frame_size: 16 << 20,
         max_message_size: 16 << 20,
         ..Config::default()
     });
+    let server = match tls {
+        #[cfg(feature = "tls")]
+        Some((cert, key)) => {
+            println!("echo server on wss://{addr}/ (test page: https://{addr}/)");
+            server.tls(rfc6455::tls::server_config_from_pem(cert, key)?)
+        }
+        #[cfg(not(feature = "tls"))]
+        Some(_) => return Err("--tls-cert needs the `tls` feature".into()),
+        None => {
+            println!("echo server on ws://{addr}/ (test page: http://{addr}/)");
+            server
+        }
+    };
     let acceptor = server.clone();
     // A thread per connection, at most `max_connections` at once (one more
     // is answered 503); out of file descriptors, the loop backs off.
-    Err(server.serve(&listener, move |stream| echo(&acceptor, stream)))
+    Err(server
+        .serve(&listener, move |stream| echo(&acceptor, stream))
+        .into())
+}
+
+/// `[--tls-cert FILE --tls-key FILE] [ADDR]`: the address (or `default`),
+/// and the certificate and key files if both are given.
+fn args(default: &str) -> Result<(String, Option<(String, String)>), String> {
+    let (mut addr, mut cert, mut key) = (None, None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--tls-cert" => cert = Some(args.next().ok_or("--tls-cert needs a file")?),
+            "--tls-key" => key = Some(args.next().ok_or("--tls-key needs a file")?),
+            _ if addr.is_none() && !arg.starts_with("--") => addr = Some(arg),
+            _ => return Err(format!("unexpected argument {arg:?}")),
+        }
+    }
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
+    Ok((addr.unwrap_or_else(|| default.into()), tls))
 }
 
 fn decide(request: &Request) -> Result<Accept, Reject> {
