@@ -45,6 +45,13 @@
 //!   do with a message; a streaming echo would also deadlock once the
 //!   socket buffers fill while the client is still writing).
 //!
+//! - `tls_pipelined_16B` and `tls_echo_1MiB`: as `pipelined_16B` and
+//!   `echo_1MiB`, over TLS 1.3 on both ends with one rustls configuration
+//!   (ring provider, a test certificate made at start with rcgen). Ours is
+//!   `wss://` through `ClientBuilder` and `ServerBuilder::tls`; tungstenite
+//!   runs over `rustls::StreamOwned`, as its own rustls feature does.
+//!   Compare with the plain groups' rows of the same pair.
+//!
 //! Limits admit 1 MiB messages on both libraries (16 MiB frames and
 //! messages).
 //!
@@ -61,13 +68,16 @@
 //! system, so the kernel's TCP work counts): the cost of an iteration,
 //! independent of how long the threads waited for a core on a busy machine.
 //!
-//! `cargo bench --bench e2e -- pipelined` runs one group.
+//! `cargo bench --bench e2e -- pipelined` runs one group;
+//! `cargo bench --bench e2e -- 'tls_|client_ours/server_ours'` the TLS
+//! groups and our plain rows.
 
 mod common;
 
 use std::hint::black_box;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -76,6 +86,7 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput
 use rfc6455::blocking::{ClientBuilder, ServerBuilder, Stream, Transport, WebSocket};
 use rfc6455::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use rfc6455::mask::apply_mask;
+use rfc6455::tls::rustls::{self, pki_types::ServerName, StreamOwned};
 use rfc6455::{Config, Message};
 use tungstenite::error::Error as TError;
 use tungstenite::protocol::WebSocketConfig;
@@ -109,6 +120,38 @@ fn their_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_frame_size(Some(LIMIT))
         .max_message_size(Some(LIMIT))
+}
+
+/// Both ends' TLS configurations: a CA and a leaf for 127.0.0.1 made at
+/// start, ring as the provider on both sides.
+#[derive(Clone)]
+struct Tls {
+    server: Arc<rustls::ServerConfig>,
+    client: Arc<rustls::ClientConfig>,
+}
+
+impl Tls {
+    fn new() -> Tls {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let issuer = Issuer::new(ca_params, ca_key);
+        let key = KeyPair::generate().expect("leaf key");
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .expect("leaf params")
+            .signed_by(&key, &issuer)
+            .expect("leaf certificate");
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let server =
+            rfc6455::tls::server_config(vec![leaf.der().clone()], key).expect("server config");
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).expect("root");
+        let client = rfc6455::tls::client_config_with_roots(roots).expect("client config");
+        Tls { server, client }
+    }
 }
 
 // ---------------------------------------------------------------- servers
@@ -210,7 +253,8 @@ fn report_usage(name: &str, client: Tally, server: Tally, server_per_iteration: 
     );
 }
 
-fn spawn(server: Server) -> Running {
+fn spawn(server: Server, tls: Option<&Tls>) -> Running {
+    let tls = tls.map(|t| t.server.clone());
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local_addr");
     let thread = thread::Builder::new()
@@ -220,11 +264,20 @@ fn spawn(server: Server) -> Running {
             drop(listener);
             stream.set_nodelay(true).expect("TCP_NODELAY");
             let before = Usage::now();
-            let count = match server {
-                Server::Ours => serve_ours(stream),
-                Server::TungSend => serve_tungstenite(stream, None),
-                Server::TungCoalesced { batch } => serve_tungstenite(stream, Some(batch)),
-                Server::Raw { unit } => serve_raw(stream, unit),
+            let over_tls = |stream| {
+                let config = tls.clone().expect("TLS");
+                let conn = rustls::ServerConnection::new(config).expect("TLS server");
+                StreamOwned::new(conn, stream)
+            };
+            let count = match (server, tls.is_some()) {
+                (Server::Ours, _) => serve_ours(stream, tls.clone()),
+                (Server::TungSend, false) => serve_tungstenite(stream, None),
+                (Server::TungSend, true) => serve_tungstenite(over_tls(stream), None),
+                (Server::TungCoalesced { batch }, false) => serve_tungstenite(stream, Some(batch)),
+                (Server::TungCoalesced { batch }, true) => {
+                    serve_tungstenite(over_tls(stream), Some(batch))
+                }
+                (Server::Raw { unit }, _) => serve_raw(stream, unit),
             };
             Tally {
                 count,
@@ -236,11 +289,12 @@ fn spawn(server: Server) -> Running {
 }
 
 /// Each server returns how many messages (raw: bytes) it echoed.
-fn serve_ours(stream: TcpStream) -> usize {
-    let mut ws = ServerBuilder::new()
-        .config(our_config())
-        .accept(stream)
-        .expect("our server: handshake");
+fn serve_ours(stream: TcpStream, tls: Option<Arc<rustls::ServerConfig>>) -> usize {
+    let mut server = ServerBuilder::new().config(our_config());
+    if let Some(tls) = tls {
+        server = server.tls(tls);
+    }
+    let mut ws = server.accept(stream).expect("our server: handshake");
     let mut echoed = 0;
     while let Some(message) = ws.recv().expect("our server: recv") {
         ws.queue(message).expect("our server: queue");
@@ -249,7 +303,7 @@ fn serve_ours(stream: TcpStream) -> usize {
     echoed
 }
 
-fn serve_tungstenite(stream: TcpStream, batch: Option<usize>) -> usize {
+fn serve_tungstenite<S: Read + Write>(stream: S, batch: Option<usize>) -> usize {
     let mut ws = tungstenite::accept_with_config(stream, Some(their_config()))
         .expect("tungstenite server: handshake");
     let mut received = 0usize;
@@ -372,11 +426,33 @@ fn masked_frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
     frame
 }
 
-fn connect_ours(addr: SocketAddr) -> WebSocket<Stream> {
-    ClientBuilder::new(format!("ws://{addr}/"))
+fn connect_ours(addr: SocketAddr, tls: Option<&Tls>) -> WebSocket<Stream> {
+    let builder = match tls {
+        Some(tls) => ClientBuilder::new(format!("wss://{addr}/")).tls_config(tls.client.clone()),
+        None => ClientBuilder::new(format!("ws://{addr}/")),
+    };
+    builder
         .config(our_config())
         .connect()
         .expect("our client: connect")
+}
+
+/// Tungstenite's client over rustls, as its own rustls feature sets it up.
+fn connect_tungstenite_tls(
+    addr: SocketAddr,
+    tls: &Tls,
+) -> TWebSocket<StreamOwned<rustls::ClientConnection, TcpStream>> {
+    let stream = TcpStream::connect(addr).expect("tungstenite client: TCP connect");
+    stream.set_nodelay(true).expect("TCP_NODELAY");
+    let name = ServerName::try_from("127.0.0.1").expect("server name");
+    let conn = rustls::ClientConnection::new(tls.client.clone(), name).expect("TLS client");
+    let (ws, _response) = tungstenite::client::client_with_config(
+        format!("wss://{addr}/"),
+        StreamOwned::new(conn, stream),
+        Some(their_config()),
+    )
+    .expect("tungstenite client: handshake");
+    ws
 }
 
 fn connect_tungstenite(addr: SocketAddr) -> TWebSocket<TcpStream> {
@@ -458,14 +534,15 @@ fn pair<M: Measurement>(
     client: Client,
     server: Server,
     work: &Workload,
+    tls: Option<&Tls>,
 ) {
-    let running = spawn(server);
+    let running = spawn(server, tls);
     let id = BenchmarkId::new(client.name(), server.name());
     let before = Usage::now();
     let mut iterations = 0;
     match client {
         Client::Ours => {
-            let mut ws = connect_ours(running.addr);
+            let mut ws = connect_ours(running.addr, tls);
             group.bench_function(id, |b| {
                 b.iter(|| {
                     iterations += 1;
@@ -474,23 +551,35 @@ fn pair<M: Measurement>(
             });
             close_ours(ws);
         }
-        Client::Tung => {
-            let mut ws = connect_tungstenite(running.addr);
-            group.bench_function(id, |b| {
-                b.iter(|| {
-                    iterations += 1;
-                    round_tungstenite(&mut ws, work)
-                })
-            });
-            close_tungstenite(ws);
-        }
+        Client::Tung => match tls {
+            None => {
+                let mut ws = connect_tungstenite(running.addr);
+                group.bench_function(id, |b| {
+                    b.iter(|| {
+                        iterations += 1;
+                        round_tungstenite(&mut ws, work)
+                    })
+                });
+                close_tungstenite(ws);
+            }
+            Some(tls) => {
+                let mut ws = connect_tungstenite_tls(running.addr, tls);
+                group.bench_function(id, |b| {
+                    b.iter(|| {
+                        iterations += 1;
+                        round_tungstenite(&mut ws, work)
+                    })
+                });
+                close_tungstenite(ws);
+            }
+        },
     }
     let name = format!("{}/{}", client.name(), server.name());
     finish(&name, running, before, iterations, work.count);
 }
 
 fn raw<M: Measurement>(group: &mut BenchmarkGroup<'_, M>, unit: Option<usize>, work: &Workload) {
-    let running = spawn(Server::Raw { unit });
+    let running = spawn(Server::Raw { unit }, None);
     let before = Usage::now();
     let mut stream = TcpStream::connect(running.addr).expect("raw client: connect");
     stream.set_nodelay(true).expect("TCP_NODELAY");
@@ -548,7 +637,7 @@ fn pipelined_16b<M: Measurement>(c: &mut Criterion<M>) {
     let mut group = c.benchmark_group("pipelined_16B");
     group.throughput(Throughput::Elements(PIPELINE as u64));
     for (client, server) in pairs(PIPELINE) {
-        pair(&mut group, client, server, &work);
+        pair(&mut group, client, server, &work, None);
     }
     raw(&mut group, None, &work);
     group.finish();
@@ -559,7 +648,7 @@ fn ping_pong_16b<M: Measurement>(c: &mut Criterion<M>) {
     let mut group = c.benchmark_group("ping_pong_16B");
     group.throughput(Throughput::Elements(1));
     for (client, server) in pairs(1) {
-        pair(&mut group, client, server, &work);
+        pair(&mut group, client, server, &work, None);
     }
     raw(&mut group, None, &work);
     group.finish();
@@ -572,9 +661,42 @@ fn echo_1mib<M: Measurement>(c: &mut Criterion<M>) {
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);
     for (client, server) in pairs(1) {
-        pair(&mut group, client, server, &work);
+        pair(&mut group, client, server, &work, None);
     }
     raw(&mut group, Some(MIB), &work);
+    group.finish();
+}
+
+/// The TLS pairs: each library against itself, and across.
+fn tls_pairs(batch: usize) -> [(Client, Server); 4] {
+    let coalesced = Server::TungCoalesced { batch };
+    [
+        (Client::Ours, Server::Ours),
+        (Client::Tung, coalesced),
+        (Client::Ours, coalesced),
+        (Client::Tung, Server::Ours),
+    ]
+}
+
+fn tls_pipelined_16b<M: Measurement>(c: &mut Criterion<M>, tls: &Tls) {
+    let work = Workload::text_16(PIPELINE);
+    let mut group = c.benchmark_group("tls_pipelined_16B");
+    group.throughput(Throughput::Elements(PIPELINE as u64));
+    for (client, server) in tls_pairs(PIPELINE) {
+        pair(&mut group, client, server, &work, Some(tls));
+    }
+    group.finish();
+}
+
+fn tls_echo_1mib<M: Measurement>(c: &mut Criterion<M>, tls: &Tls) {
+    let work = Workload::binary(MIB);
+    let mut group = c.benchmark_group("tls_echo_1MiB");
+    group.throughput(Throughput::Bytes(MIB as u64));
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    for (client, server) in tls_pairs(1) {
+        pair(&mut group, client, server, &work, Some(tls));
+    }
     group.finish();
 }
 
@@ -582,6 +704,9 @@ fn run<M: Measurement>(c: &mut Criterion<M>) {
     pipelined_16b(c);
     ping_pong_16b(c);
     echo_1mib(c);
+    let tls = Tls::new();
+    tls_pipelined_16b(c, &tls);
+    tls_echo_1mib(c, &tls);
 }
 
 fn main() {
