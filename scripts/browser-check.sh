@@ -2,11 +2,15 @@
 # scripts/browser-check.sh - the browser's WebSocket API against our echo server.
 #
 #   scripts/browser-check.sh <ws-url>        # e.g. ws://127.0.0.1:9001/
+#   scripts/browser-check.sh <wss-url>       # e.g. wss://127.0.0.1:9443/
 #
-# The echo server must already be running. Installs what is missing first
+# The echo server must already be running (for wss://, with --tls-cert and
+# --tls-key; a self-signed certificate is accepted: Chromium runs with
+# --ignore-certificate-errors and node's own GET skips verification). Installs what is missing first
 # (Debian `chromium` with apt-get, playwright-core with `npm ci` into
 # scripts/browser/node_modules), then:
-#   - GET http://<host:port>/ must answer 200 with an HTML page;
+#   - GET http(s)://<host:port>/ must answer 200 with an HTML page;
+#   - Chromium opens that page, whose own WebSocket must open and echo;
 #   - headless Chromium runs scripts/browser/test.html against <ws-url>: open,
 #     text echo (multibyte UTF-8, empty), 1 MiB text, binary as ArrayBuffer and
 #     as Blob, 10000 messages in order, subprotocol from ['chat','superchat'],
@@ -26,12 +30,20 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/browser
 log() { echo "browser-check.sh: $*" >&2; }
 die() { log "$*"; exit 2; }
 
-[ $# = 1 ] || { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# = 1 ] || { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 WS_URL=$1
-[[ $WS_URL =~ ^ws://([^/?#]+) ]] || die "not a ws:// URL: $WS_URL"
-HOSTPORT=${BASH_REMATCH[1]}
-REJECT_URL=${REJECT_URL:-ws://$HOSTPORT/reject}
-HTTP_URL=http://$HOSTPORT/
+[[ $WS_URL =~ ^(wss?)://([^/?#]+) ]] || die "not a ws:// or wss:// URL: $WS_URL"
+SCHEME=${BASH_REMATCH[1]}
+HOSTPORT=${BASH_REMATCH[2]}
+REJECT_URL=${REJECT_URL:-$SCHEME://$HOSTPORT/reject}
+if [ "$SCHEME" = wss ]; then
+  HTTP_URL=https://$HOSTPORT/
+  # The test server's certificate is self-signed: node's GET of the page
+  # does not verify it (Chromium ignores certificate errors likewise).
+  export NODE_TLS_REJECT_UNAUTHORIZED=0
+else
+  HTTP_URL=http://$HOSTPORT/
+fi
 export BROWSER_TIMEOUT_MS=${BROWSER_TIMEOUT_MS:-120000}
 export STEP_TIMEOUT_MS=${STEP_TIMEOUT_MS:-20000}
 

@@ -1,6 +1,8 @@
 // Runner for scripts/browser-check.sh: checks that <http-url> serves an HTML
-// page, then opens test.html (served here from 127.0.0.1) in headless Chromium,
-// which runs the WebSocket checks against <ws-url>.
+// page, opens that page in headless Chromium (its own WebSocket must open and
+// echo), then opens test.html (served here from 127.0.0.1), which runs the
+// WebSocket checks against <ws-url>. <http-url> may be https:// and <ws-url>
+// wss:// with a self-signed certificate (Chromium ignores certificate errors).
 //
 //   node run.mjs <ws-url> <reject-url> <http-url> <user-data-dir>
 //
@@ -73,9 +75,12 @@ async function browserChecks() {
     chromiumSandbox: false, // --no-sandbox: CI runs as root
     timeout: 30000,
     args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--no-proxy-server'],
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--no-proxy-server',
+      // wss:// and https:// to a test server with a self-signed certificate
+      ...(wsUrl.startsWith('wss:') ? ['--ignore-certificate-errors'] : [])],
   });
   console.log(`# chromium ${context.browser()?.version() ?? ''} (${process.env.CHROMIUM || '/usr/bin/chromium'})`);
+  await echoPageCheck();
   const page = context.pages()[0] || await context.newPage();
   page.on('console', m => consoleLines.push(`console.${m.type()}: ${m.text()}`));
   page.on('pageerror', e => consoleLines.push(`page error: ${e.message}`));
@@ -93,6 +98,30 @@ async function browserChecks() {
     return;
   }
   if (!(done > 0 && done === fromPage)) result('page finished', false, `page ran ${done} checks, ${fromPage} reported`);
+}
+
+// The server's own page (examples/echo.html) in the browser: loaded from
+// <http-url> (https:// for a wss:// run), its WebSocket opens (wss:// from an
+// https:// page) and echoes what is typed.
+async function echoPageCheck() {
+  const page = await context.newPage();
+  try {
+    const res = await page.goto(httpUrl, { timeout: 15000 });
+    await page.waitForFunction(() => (document.getElementById('state')?.textContent || '').startsWith('1'),
+      null, { timeout: STEP_MS, polling: 100 });
+    await page.fill('#text', 'typed in the page');
+    await page.click('#send');
+    await page.waitForFunction(() => document.getElementById('log').textContent.includes('< typed in the page'),
+      null, { timeout: STEP_MS, polling: 100 });
+    const wsUrlSeen = await page.evaluate(() => ws.url);
+    result('echo page', true, `${httpUrl} -> ${res.status()}, title ${JSON.stringify(await page.title())}, ` +
+      `its WebSocket ${wsUrlSeen} opened and echoed`);
+  } catch (e) {
+    const log = await page.evaluate(() => document.getElementById('log')?.textContent).catch(() => '');
+    result('echo page', false, `${httpUrl}: ${e.message.split('\n')[0]} ${log || ''}`);
+  } finally {
+    await page.close().catch(() => {});
+  }
 }
 
 await httpCheck();
