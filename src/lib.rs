@@ -1,7 +1,18 @@
 //! # rfc6455
 //!
 //! A WebSocket (RFC 6455) protocol library: a sans-IO core that any runtime
-//! can drive, and thin blocking adapters over `std::net`.
+//! can drive, and thin blocking adapters over `std::net`, with `wss://` in
+//! both roles (feature `tls`, on by default: rustls with the `ring`
+//! provider) and HTTP proxies for clients.
+//!
+//! ```no_run
+//! let mut ws = rfc6455::blocking::connect("wss://echo.websocket.org/")?;
+//! ws.send_text("hello")?;
+//! # Ok::<(), rfc6455::Error>(())
+//! ```
+//!
+//! With `default-features = false` the crate is the core and plain `ws://`,
+//! with no TLS crates.
 //!
 //! ## Architecture
 //!
@@ -24,7 +35,8 @@
 //! | `kernels` (private) | the one module allowed `unsafe`: the masking loops built for AVX2, checked text wrapped as a `str`, and a lent text checked once |
 //! | [`close`] | [`CloseCode`], what may be sent and received |
 //! | [`connection`] | the state machine: [`ReadyState`], [`Config`] limits, reassembly, auto-pong, close handshake, output queue |
-//! | [`blocking`] | `WebSocket<S: Read + Write>` over any stream, client `connect`, server `accept`; imports the core, never the reverse |
+//! | [`blocking`] | `WebSocket<S: Transport>` over any stream that can time out, client `connect` (TLS, proxy tunnels), server `accept` (TLS); imports the core, never the reverse |
+//! | `tls` (feature `tls`) | rustls configurations with the `ring` provider; TLS errors in words |
 //!
 //! ## A client and a server in memory
 //!

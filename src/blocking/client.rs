@@ -17,7 +17,7 @@ use crate::{ClientRequest, Config, Connection, Error, Event};
 const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connects to a `ws://` or `wss://` URL with default settings: for
-/// `wss://`, TLS verified against Mozilla's roots (see [`crate::tls`]).
+/// `wss://`, TLS verified against Mozilla's roots (see `rfc6455::tls`).
 ///
 /// ```no_run
 /// let mut ws = rfc6455::blocking::connect("wss://echo.websocket.org/")?;
