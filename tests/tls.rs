@@ -275,7 +275,9 @@ fn tls_client_to_a_plaintext_port() {
     let (listener, port) = listen();
     let server = thread::spawn(move || {
         let mut stream = accept_one(&listener);
-        let mut buf = [0u8; 512];
+        // All of the ClientHello, so that closing does not reset the
+        // connection under the answer.
+        let mut buf = [0u8; 4096];
         let _ = stream.read(&mut buf);
         stream
             .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")

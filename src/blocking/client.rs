@@ -252,6 +252,9 @@ impl ClientBuilder {
         let deadline = Instant::now() + self.handshake_timeout;
         if let Some(proxy) = &proxy {
             let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout("opening handshake (proxy CONNECT)"));
+            }
             stream.set_read_timeout(Some(left))?;
             stream.set_write_timeout(Some(left))?;
             proxy.tunnel(&mut stream, request.host(), request.port())?;

@@ -98,16 +98,21 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
 }
 
-/// How much of the socket one read takes in, for rustls to take its
-/// records from: rustls itself asks for a few KiB at a time.
+/// How much of the socket one read takes in while data streams in (the
+/// last read filled the buffer), for rustls to take its records from:
+/// rustls itself asks for a few KiB at a time.
 #[cfg(feature = "tls")]
 const TLS_READ_AHEAD: usize = 64 * 1024;
+/// The read buffer otherwise, so that an idle or chatty connection holds
+/// no more than rustls' own reads would.
+#[cfg(feature = "tls")]
+const TLS_READ_SMALL: usize = 4 * 1024;
 
 /// TLS over a [`Transport`], driving a rustls connection so that the
 /// transport's timeouts hold: a read waits only for input and a write only
 /// for the transport to take output (rustls' own `StreamOwned` may wait for
-/// input inside a write, past a write timeout). Reads take the socket in
-/// large pieces.
+/// input inside a write, past a write timeout). While data streams in,
+/// reads take the socket in large pieces.
 ///
 /// A client or server built here makes these itself; build one to run TLS
 /// over a stream of your own and hand it to
@@ -128,6 +133,7 @@ const TLS_READ_AHEAD: usize = 64 * 1024;
 pub struct TlsStream<C, S = TcpStream> {
     conn: C,
     sock: S,
+    /// Bytes read from the socket that rustls has not taken yet.
     input: Box<[u8]>,
     input_start: usize,
     input_end: usize,
@@ -156,7 +162,7 @@ where
         TlsStream {
             conn,
             sock,
-            input: vec![0; TLS_READ_AHEAD].into_boxed_slice(),
+            input: Box::new([]),
             input_start: 0,
             input_end: 0,
             write_error: None,
@@ -190,9 +196,20 @@ where
     /// over, and processes it.
     fn read_records(&mut self) -> io::Result<()> {
         if self.input_start == self.input_end {
-            let n = self.sock.read(&mut self.input)?;
-            self.input_start = 0;
-            self.input_end = n;
+            // Nothing is left in the buffer, so it can change size: large
+            // after a read that would have filled the small one, small
+            // otherwise.
+            let size = if self.input_end >= TLS_READ_SMALL {
+                TLS_READ_AHEAD
+            } else {
+                TLS_READ_SMALL
+            };
+            if self.input.len() != size {
+                self.input = vec![0; size].into_boxed_slice();
+            }
+            (self.input_start, self.input_end) = (0, 0);
+            self.input_end = self.sock.read(&mut self.input)?;
+            let n = self.input_end;
             if n == 0 {
                 // The end of the stream: rustls records it as such.
                 self.conn.read_tls(&mut io::empty())?;
