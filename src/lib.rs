@@ -106,7 +106,8 @@ pub use error::{Error, ProtocolError, TlsError, TlsErrorKind};
 pub use handshake::{Accept, ClientRequest, Reject, Request, Response};
 pub use utf8::Utf8Bytes;
 
-/// The README's examples, compiled and run as doc tests.
+/// The README's examples, compiled and run as doc tests (with the default
+/// features, which some of them use).
 #[doc = include_str!("../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "tls"))]
 pub struct ReadmeDoctests;
