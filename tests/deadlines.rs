@@ -431,4 +431,53 @@ mod over_tls {
         close_times_out(ws);
         peer.finish();
     }
+
+    /// A client (tungstenite over rustls) that opens, then neither reads
+    /// nor writes until told to stop.
+    fn silent_tls_client(pki: &certs::Pki, port: u16) -> (Sender<()>, thread::JoinHandle<()>) {
+        let config = pki.client_config();
+        let (stop, stopped) = channel::<()>();
+        let handle = thread::spawn(move || {
+            use rfc6455::tls::rustls::{pki_types::ServerName, ClientConnection, StreamOwned};
+            let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            tcp.set_read_timeout(Some(LIMIT)).unwrap();
+            let name = ServerName::try_from("127.0.0.1").unwrap();
+            let conn = ClientConnection::new(config, name).unwrap();
+            let url = format!("wss://127.0.0.1:{port}/");
+            let ws = tungstenite::client(url, StreamOwned::new(conn, tcp)).unwrap();
+            let _ = stopped.recv_timeout(LIMIT);
+            drop(ws);
+        });
+        (stop, handle)
+    }
+
+    fn tls_server(
+        configure: impl FnOnce(ServerBuilder) -> ServerBuilder,
+    ) -> (WebSocket<Stream>, Sender<()>, thread::JoinHandle<()>) {
+        let pki = certs::Pki::new("rfc6455 deadline CA");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (stop, client) = silent_tls_client(&pki, port);
+        let (tcp, _) = listener.accept().unwrap();
+        let server = configure(ServerBuilder::new().tls(pki.server_config()));
+        let ws = server.accept(tcp).unwrap();
+        assert!(ws.get_ref().is_tls());
+        (ws, stop, client)
+    }
+
+    #[test]
+    fn tls_server_read_deadline() {
+        let (ws, stop, client) = tls_server(|b| b.read_timeout(Some(SHORT)));
+        read_times_out(ws);
+        stop.send(()).unwrap();
+        client.join().unwrap();
+    }
+
+    #[test]
+    fn tls_server_heartbeat_deadline() {
+        let (ws, stop, client) = tls_server(|b| b.heartbeat(SHORT, SHORT));
+        heartbeat_times_out(ws);
+        stop.send(()).unwrap();
+        client.join().unwrap();
+    }
 }
