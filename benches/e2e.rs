@@ -311,6 +311,7 @@ fn serve_tungstenite<S: Read + Write>(stream: S, batch: Option<usize>) -> usize 
         let message = match ws.read() {
             Ok(m) => m,
             Err(TError::ConnectionClosed) => return received,
+            Err(TError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => return received,
             Err(e) => panic!("tungstenite server: read: {e}"),
         };
         if !(message.is_text() || message.is_binary()) {
@@ -511,6 +512,9 @@ fn close_tungstenite<S: Read + Write>(mut ws: TWebSocket<S>) {
         match ws.read() {
             Ok(_) => {}
             Err(TError::ConnectionClosed) => return,
+            // A TLS server that closed TCP without close_notify, after the
+            // close handshake (tungstenite's servers do).
+            Err(TError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => return,
             Err(e) => panic!("tungstenite client: read after close: {e}"),
         }
     }
