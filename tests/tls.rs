@@ -259,16 +259,21 @@ fn tls_client_to_a_plaintext_port() {
             .accept(accept_one(&listener))
             .map(|_| ())
     });
-    // The plaintext server waits for the end of an HTTP head that never
-    // comes, and hangs up at its handshake timeout.
+    // The plaintext server either refuses the ClientHello at once (a bare
+    // CR or LF among its random bytes ends the head as malformed: 400) or
+    // waits for the end of a head that never comes and hangs up at its
+    // handshake timeout.
     let started = Instant::now();
     let err = tls_failure(client(&pki, &format!("wss://127.0.0.1:{port}/")).connect());
-    assert_eq!(err.kind(), TlsErrorKind::Closed, "{err}");
-    assert!(err
-        .to_string()
-        .contains("closed the connection during the TLS handshake"));
+    match err.kind() {
+        TlsErrorKind::NotTls => assert!(err.to_string().contains("does not speak TLS")),
+        TlsErrorKind::Closed => assert!(err
+            .to_string()
+            .contains("closed the connection during the TLS handshake")),
+        other => panic!("{other:?}: {err}"),
+    }
     assert!(started.elapsed() < Duration::from_secs(3));
-    assert!(matches!(server.join().unwrap(), Err(Error::Timeout(_))));
+    assert!(server.join().unwrap().is_err());
 
     // A plaintext server that answers at once (a 400 to the ClientHello):
     // the client sees HTTP where TLS should be.
