@@ -1,4 +1,5 @@
-//! Blocking WebSockets over `std::net` (or any `Read + Write` stream), with
+//! Blocking WebSockets over `std::net`, TLS (`wss://`, feature `tls`), an
+//! HTTP proxy's tunnel, or any stream that implements [`Transport`], with
 //! the shape of the browser API: [`WebSocket::ready_state`],
 //! [`WebSocket::buffered_amount`], send text or binary, receive messages,
 //! [`WebSocket::close`], and the open/message/error/close life cycle through
