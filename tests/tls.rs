@@ -558,3 +558,49 @@ fn a_tls_stream_cut_before_the_close_handshake_is_abnormal() {
     let event = ws.close_event().unwrap();
     assert_eq!((event.code, event.was_clean), (CloseCode::ABNORMAL, false));
 }
+
+/// A caller's own TLS: `TlsStream` over a TCP stream the caller opened,
+/// handed to `connect_on` and `accept_stream`; the TLS handshake runs
+/// inside the WebSocket handshake (and its deadline).
+#[test]
+fn callers_own_tls_stream_with_connect_on_and_accept_stream() {
+    use rfc6455::blocking::TlsStream;
+    use rfc6455::Accept;
+    let pki = Pki::new("rfc6455 test CA");
+    let (listener, port) = listen();
+    let config = pki.server_config();
+    let server = thread::spawn(move || {
+        let tcp = accept_one(&listener);
+        let conn = ServerConnection::new(config).unwrap();
+        let mut ws = ServerBuilder::new()
+            .handshake_timeout(LIMIT)
+            .accept_stream(TlsStream::new(conn, tcp), |request| {
+                assert_eq!(request.path(), "/own");
+                Ok(Accept::new())
+            })
+            .unwrap();
+        assert!(!ws.get_ref().connection().is_handshaking());
+        while let Ok(Some(m)) = ws.recv() {
+            ws.send(m).unwrap();
+        }
+        ws.close_event().cloned().unwrap()
+    });
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let name = ServerName::try_from("127.0.0.1").unwrap();
+    let conn = ClientConnection::new(pki.client_config(), name).unwrap();
+    let mut ws = ClientBuilder::new(format!("wss://127.0.0.1:{port}/own"))
+        .handshake_timeout(LIMIT)
+        .read_timeout(Some(LIMIT))
+        .connect_on(TlsStream::new(conn, tcp))
+        .unwrap();
+    assert_eq!(
+        ws.get_ref().connection().alpn_protocol(),
+        Some(&b"http/1.1"[..])
+    );
+    ws.send_text("own TLS").unwrap();
+    assert_eq!(ws.recv().unwrap(), Some(Message::from("own TLS")));
+    ws.close(1000, "").unwrap();
+    assert_eq!(ws.recv().unwrap(), None);
+    assert!(ws.close_event().unwrap().was_clean);
+    assert!(server.join().unwrap().was_clean);
+}
