@@ -604,3 +604,39 @@ fn callers_own_tls_stream_with_connect_on_and_accept_stream() {
     assert!(ws.close_event().unwrap().was_clean);
     assert!(server.join().unwrap().was_clean);
 }
+
+/// `serve` over TLS: one connection too many is closed without a plaintext
+/// 503, which a TLS client would take for a broken handshake.
+#[test]
+fn serve_over_tls_closes_one_too_many() {
+    let pki = Pki::new("rfc6455 test CA");
+    let (listener, port) = listen();
+    let server = ServerBuilder::new()
+        .tls(pki.server_config())
+        .max_connections(1);
+    let acceptor = server.clone();
+    thread::spawn(move || {
+        let err = server.serve(&listener, move |stream| {
+            let Ok(mut ws) = acceptor.accept(stream) else {
+                return;
+            };
+            while let Ok(Some(message)) = ws.recv() {
+                if ws.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        panic!("serve returned: {err}");
+    });
+    let url = format!("wss://127.0.0.1:{port}/");
+    let mut first = client(&pki, &url).connect().unwrap();
+    first.send_text("admitted").unwrap();
+    assert_eq!(first.recv().unwrap(), Some(Message::from("admitted")));
+    match client(&pki, &url).connect() {
+        Err(Error::Tls(e)) => assert_eq!(e.kind(), TlsErrorKind::Closed, "{e}"),
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("one too many: {:?}", other.map(|_| ())),
+    }
+    first.close(1000, "").unwrap();
+    assert_eq!(first.recv().unwrap(), None);
+}

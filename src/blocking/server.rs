@@ -108,7 +108,9 @@ impl ServerBuilder {
 
     /// How many connections [`serve`](Self::serve) handles at once
     /// (default 10,000). One more is answered `503 Service Unavailable`
-    /// with `Retry-After: 1` and closed, without a thread of its own.
+    /// with `Retry-After: 1` and closed, without a thread of its own (with
+    /// [`tls`](Self::tls), closed without an answer: a TLS client cannot
+    /// read a plaintext one).
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
         self
@@ -169,7 +171,7 @@ impl ServerBuilder {
             };
             let Some(slot) = Slot::take(&self.live, self.max_connections) else {
                 let linger = lingering.get_or_insert_with(spawn_linger);
-                refuse_busy(stream, linger);
+                refuse_busy(stream, linger, self.serves_tls());
                 continue;
             };
             let handle = Arc::clone(&handle);
@@ -283,6 +285,13 @@ impl ServerBuilder {
         let deadline = Instant::now() + self.handshake_timeout;
         let stream = self.tls_handshake(stream, deadline)?;
         self.handshake(stream, deadline, decide)
+    }
+
+    fn serves_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        return false;
     }
 
     #[cfg(feature = "tls")]
@@ -445,11 +454,15 @@ impl Backoff {
 /// thread, which closes it once the peer has sent its request (or after
 /// [`REFUSED_LINGER`]): closing a socket with unread input resets it, and
 /// the peer could lose the 503.
-fn refuse_busy(mut stream: TcpStream, linger: &mpsc::SyncSender<TcpStream>) {
+fn refuse_busy(mut stream: TcpStream, linger: &mpsc::SyncSender<TcpStream>, tls: bool) {
     if stream.set_nonblocking(true).is_err() {
         return;
     }
-    let _ = stream.write_all(BUSY_RESPONSE);
+    // A TLS client would read a plaintext 503 as a broken handshake; it
+    // gets only the end of the stream, without a thread or a handshake.
+    if !tls {
+        let _ = stream.write_all(BUSY_RESPONSE);
+    }
     let _ = stream.shutdown(std::net::Shutdown::Write);
     // A full queue closes this one now: never block the accept loop.
     let _ = linger.try_send(stream);
