@@ -16,19 +16,12 @@
 //! ```
 
 use std::io;
-use std::net::TcpStream;
-use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{
-    CertificateError, ClientConfig, ConnectionCommon, RootCertStore, ServerConfig, SideData,
-};
-
-use crate::blocking::TlsStream;
+use rustls::{CertificateError, ClientConfig, RootCertStore, ServerConfig};
 
 use crate::{Error, TlsError, TlsErrorKind};
 
@@ -215,43 +208,4 @@ pub(crate) fn handshake_error(peer: &str, e: io::Error) -> Error {
         _ => TlsErrorKind::Other,
     };
     Error::Tls(TlsError::new(peer, kind, tls.to_string()))
-}
-
-/// Runs a TLS handshake on `tcp` to its end, bounded by `deadline` (reads
-/// and writes alike), and returns the stream ready for application data.
-pub(crate) fn complete_handshake<C, D>(
-    mut conn: C,
-    mut tcp: TcpStream,
-    peer: &str,
-    deadline: Instant,
-) -> Result<Box<TlsStream<C>>, Error>
-where
-    C: DerefMut + Deref<Target = ConnectionCommon<D>>,
-    D: SideData,
-{
-    while conn.is_handshaking() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Error::Timeout("opening handshake (TLS)"));
-        }
-        tcp.set_read_timeout(Some(left))?;
-        tcp.set_write_timeout(Some(left))?;
-        match conn.complete_io(&mut tcp) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(Error::Timeout("opening handshake (TLS)"))
-            }
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                return Err(Error::Tls(TlsError::new(peer, TlsErrorKind::Closed, "")))
-            }
-            Err(e) => return Err(handshake_error(peer, e)),
-        }
-    }
-    Ok(Box::new(TlsStream::new(conn, tcp)))
 }

@@ -282,7 +282,8 @@ impl ClientBuilder {
             .map_err(|e| Error::InvalidUrl(format!("{host:?} as a TLS server name: {e}")))?;
         let conn = rustls::ClientConnection::new(config, name)
             .map_err(|e| crate::tls::handshake_error(host, std::io::Error::other(e)))?;
-        crate::tls::complete_handshake(conn, tcp, host, deadline).map(Stream::ClientTls)
+        crate::blocking::stream::complete_tls_handshake(conn, tcp, host, deadline)
+            .map(Stream::ClientTls)
     }
 
     #[cfg(not(feature = "tls"))]

@@ -304,7 +304,8 @@ impl ServerBuilder {
             .map_or_else(|_| "client".into(), |a| a.to_string());
         let conn = rustls::ServerConnection::new(config.clone())
             .map_err(|e| crate::tls::handshake_error(&peer, std::io::Error::other(e)))?;
-        crate::tls::complete_handshake(conn, tcp, &peer, deadline).map(Stream::ServerTls)
+        crate::blocking::stream::complete_tls_handshake(conn, tcp, &peer, deadline)
+            .map(Stream::ServerTls)
     }
 
     #[cfg(not(feature = "tls"))]

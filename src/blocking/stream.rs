@@ -398,3 +398,48 @@ impl Transport for Stream {
         each!(self, s => Transport::shutdown(s))
     }
 }
+
+#[cfg(feature = "tls")]
+use crate::Error;
+#[cfg(feature = "tls")]
+use crate::{TlsError, TlsErrorKind};
+
+/// Runs a TLS handshake on `tcp` to its end, bounded by `deadline` (reads
+/// and writes alike), and returns the stream ready for application data.
+#[cfg(feature = "tls")]
+pub(crate) fn complete_tls_handshake<C, D>(
+    mut conn: C,
+    mut tcp: TcpStream,
+    peer: &str,
+    deadline: std::time::Instant,
+) -> Result<Box<TlsStream<C>>, Error>
+where
+    C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<D>>,
+    D: rustls::SideData,
+{
+    while conn.is_handshaking() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(Error::Timeout("opening handshake (TLS)"));
+        }
+        tcp.set_read_timeout(Some(left))?;
+        tcp.set_write_timeout(Some(left))?;
+        match conn.complete_io(&mut tcp) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(Error::Timeout("opening handshake (TLS)"))
+            }
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(Error::Tls(TlsError::new(peer, TlsErrorKind::Closed, "")))
+            }
+            Err(e) => return Err(crate::tls::handshake_error(peer, e)),
+        }
+    }
+    Ok(Box::new(TlsStream::new(conn, tcp)))
+}
