@@ -24,9 +24,12 @@
 use std::net::{TcpListener, TcpStream};
 
 use rfc6455::blocking::ServerBuilder;
-use rfc6455::{Accept, Config, Reject, Request};
+use rfc6455::Config;
 
-const PAGE: &str = include_str!("echo.html");
+#[path = "shared/echo_rules.rs"]
+mod echo_rules;
+
+use echo_rules::decide;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (addr, tls) = args("127.0.0.1:9001")?;
@@ -77,29 +80,6 @@ fn args(default: &str) -> Result<(String, Option<(String, String)>), String> {
         _ => return Err("--tls-cert and --tls-key go together".into()),
     };
     Ok((addr.unwrap_or_else(|| default.into()), tls))
-}
-
-fn decide(request: &Request) -> Result<Accept, Reject> {
-    if !request.is_websocket() {
-        return Err(match request.path() {
-            "/" => Reject::new(200)
-                .header("Content-Type", "text/html; charset=utf-8")
-                .body(PAGE),
-            _ => Reject::new(404).body("not found\n"),
-        });
-    }
-    if request.path() == "/reject" {
-        return Err(Reject::new(403).body("this path is refused\n"));
-    }
-    Ok(
-        match request
-            .protocols()
-            .find(|p| *p == "chat" || *p == "superchat")
-        {
-            Some(protocol) => Accept::new().protocol(protocol),
-            None => Accept::new(),
-        },
-    )
 }
 
 fn echo(server: &ServerBuilder, stream: TcpStream) {

@@ -20,9 +20,12 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use rfc6455::{Accept, Config, Connection, Event, ReadyState, Reject, Request};
+use rfc6455::{Config, Connection, Event, ReadyState};
 
-const PAGE: &str = include_str!("echo.html");
+#[path = "shared/echo_rules.rs"]
+mod echo_rules;
+
+use echo_rules::decide;
 const LISTENER: Token = Token(0);
 /// A peer must finish its opening handshake within this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -211,27 +214,4 @@ fn update_interest(poll: &Poll, token: Token, peer: &mut Peer) -> bool {
     poll.registry()
         .reregister(&mut peer.stream, token, interest)
         .is_ok()
-}
-
-fn decide(request: &Request) -> Result<Accept, Reject> {
-    if !request.is_websocket() {
-        return Err(match request.path() {
-            "/" => Reject::new(200)
-                .header("Content-Type", "text/html; charset=utf-8")
-                .body(PAGE),
-            _ => Reject::new(404).body("not found\n"),
-        });
-    }
-    if request.path() == "/reject" {
-        return Err(Reject::new(403).body("this path is refused\n"));
-    }
-    Ok(
-        match request
-            .protocols()
-            .find(|p| *p == "chat" || *p == "superchat")
-        {
-            Some(protocol) => Accept::new().protocol(protocol),
-            None => Accept::new(),
-        },
-    )
 }
