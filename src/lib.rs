@@ -37,6 +37,7 @@
 //! | [`connection`] | the state machine: [`ReadyState`], [`Config`] limits, reassembly, auto-pong, close handshake, output queue |
 //! | [`blocking`] | `WebSocket<S: Transport>` over any stream that can time out, client `connect` (TLS, proxy tunnels), server `accept` (TLS); imports the core, never the reverse |
 //! | `tls` (feature `tls`) | rustls configurations with the `ring` provider; TLS errors in words |
+//! | `tokio` (feature `tokio`) | the async `WebSocket<S: AsyncRead + AsyncWrite>`: cancel-safe `recv`, `split`, timers on tokio's clock; imports the core, never the reverse |
 //!
 //! ## A client and a server in memory
 //!
@@ -93,6 +94,8 @@ mod kernels;
 pub mod mask;
 #[cfg(feature = "tls")]
 pub mod tls;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod unmask;
 pub mod utf8;
 

@@ -1,0 +1,263 @@
+//! Opening a client connection.
+
+use std::time::Duration;
+
+use ::tokio::io::{AsyncRead, AsyncWrite};
+use ::tokio::net::TcpStream;
+
+use crate::tokio::socket::{
+    handshake_event, WebSocket, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MESSAGE_TIMEOUT,
+};
+use crate::{ClientRequest, Config, Connection, Error, Event};
+
+/// The default bound on the opening handshake.
+const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connects to a `ws://` URL with default settings.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), rfc6455::Error> {
+/// let mut ws = rfc6455::tokio::connect("ws://127.0.0.1:9001/chat").await?;
+/// ws.send_text("hello").await?;
+/// # Ok(()) }
+/// ```
+pub async fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
+    ClientBuilder::new(url).connect().await
+}
+
+/// Settings for a client connection: subprotocols, `Origin`, extra headers,
+/// timeouts and limits.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// # async fn run() -> Result<(), rfc6455::Error> {
+/// let ws = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
+///     .protocol("chat")
+///     .origin("http://localhost")
+///     .header("Authorization", "Bearer token")
+///     .connect_timeout(Duration::from_secs(3))
+///     .connect()
+///     .await?;
+/// println!("subprotocol: {:?}", ws.protocol());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct ClientBuilder {
+    url: String,
+    /// The request, or why the URL cannot make one (reported on connect).
+    request: Result<ClientRequest, String>,
+    config: Config,
+    connect_timeout: Option<Duration>,
+    handshake_timeout: Duration,
+    close_timeout: Duration,
+    heartbeat: Option<(Duration, Duration)>,
+    message_timeout: Option<Duration>,
+}
+
+impl ClientBuilder {
+    /// Settings for connecting to `url` (checked when connecting).
+    ///
+    /// ```
+    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/");
+    /// ```
+    pub fn new(url: impl Into<String>) -> Self {
+        let url = url.into();
+        let request = ClientRequest::new(&url).map_err(|e| match e {
+            Error::InvalidUrl(why) => why,
+            other => other.to_string(),
+        });
+        ClientBuilder {
+            url,
+            request,
+            config: Config::default(),
+            connect_timeout: None,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            heartbeat: DEFAULT_HEARTBEAT,
+            message_timeout: DEFAULT_MESSAGE_TIMEOUT,
+        }
+    }
+
+    /// Offers a subprotocol; call once per protocol, most preferred first.
+    ///
+    /// ```
+    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/").protocol("chat");
+    /// ```
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.request = self.request.map(|r| r.protocol(protocol));
+        self
+    }
+
+    /// Sends an `Origin` header.
+    ///
+    /// ```
+    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
+    ///     .origin("http://localhost");
+    /// ```
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.request = self.request.map(|r| r.origin(origin));
+        self
+    }
+
+    /// Adds a header to the upgrade request.
+    ///
+    /// ```
+    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
+    ///     .header("Authorization", "Bearer token");
+    /// ```
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.request = self.request.map(|r| r.header(name, value));
+        self
+    }
+
+    /// Limits and behaviour of the connection.
+    ///
+    /// ```
+    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
+    ///     .config(rfc6455::Config::default());
+    /// ```
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Bounds the TCP connect (default: the system's).
+    ///
+    /// ```
+    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
+    ///     .connect_timeout(std::time::Duration::from_secs(3));
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Bounds the opening handshake (default 10 s).
+    ///
+    /// ```
+    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
+    ///     .handshake_timeout(std::time::Duration::from_secs(3));
+    /// ```
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Bounds the end of the connection (default 5 s): the server's close
+    /// reply once this end sent its close, then the server's closing of
+    /// TCP.
+    ///
+    /// ```
+    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
+    ///     .close_timeout(std::time::Duration::from_secs(1));
+    /// ```
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Detects a dead or idle peer, as
+    /// [`ServerBuilder::heartbeat`](crate::tokio::ServerBuilder::heartbeat).
+    /// Default: on, 20 s and 20 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
+    ///     .heartbeat(Duration::from_secs(30), Duration::from_secs(10));
+    /// ```
+    pub fn heartbeat(mut self, interval: Duration, pong_timeout: Duration) -> Self {
+        self.heartbeat = Some((interval, pong_timeout));
+        self
+    }
+
+    /// Turns the heartbeat off.
+    ///
+    /// ```
+    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/").no_heartbeat();
+    /// ```
+    pub fn no_heartbeat(mut self) -> Self {
+        self.heartbeat = None;
+        self
+    }
+
+    /// Bounds how long one message may take to arrive once its first byte
+    /// came (default 60 s; `None` lifts the bound).
+    ///
+    /// ```
+    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
+    ///     .message_timeout(None);
+    /// ```
+    pub fn message_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.message_timeout = timeout;
+        self
+    }
+
+    fn request(&self) -> Result<ClientRequest, Error> {
+        self.request.clone().map_err(Error::InvalidUrl)
+    }
+
+    /// Opens the TCP connection and performs the handshake. A `wss://` URL
+    /// fails with [`Error::TlsNotEnabled`]; a server's refusal fails with
+    /// [`HandshakeError::Rejected`](crate::handshake::HandshakeError::Rejected)
+    /// carrying its status and headers.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), rfc6455::Error> {
+    /// let ws = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/").connect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(&self) -> Result<WebSocket<TcpStream>, Error> {
+        let request = self.request()?;
+        if request.is_secure() {
+            return Err(Error::TlsNotEnabled);
+        }
+        let connecting = TcpStream::connect((request.host(), request.port()));
+        let stream = match self.connect_timeout {
+            Some(limit) => match ::tokio::time::timeout(limit, connecting).await {
+                Ok(stream) => stream?,
+                Err(_) => return Err(Error::Timeout("TCP connect")),
+            },
+            None => connecting.await?,
+        };
+        stream.set_nodelay(true)?;
+        self.handshake(stream, request).await
+    }
+
+    /// Performs the handshake over a stream that is already connected (a
+    /// TLS stream, a Unix socket, an in-memory duplex).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), rfc6455::Error> {
+    /// let stream = tokio::net::TcpStream::connect("127.0.0.1:9001").await?;
+    /// let ws = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
+    ///     .connect_on(stream)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_on<S>(&self, stream: S) -> Result<WebSocket<S>, Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let request = self.request()?;
+        self.handshake(stream, request).await
+    }
+
+    async fn handshake<S>(&self, stream: S, request: ClientRequest) -> Result<WebSocket<S>, Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let conn = Connection::client(request, self.config.clone())?;
+        let mut ws = WebSocket::from_connection(stream, conn);
+        ws.set_url(self.url.clone());
+        let handshake = async {
+            while !matches!(handshake_event(&mut ws).await?, Event::Open(_)) {}
+            Ok::<(), Error>(())
+        };
+        match ::tokio::time::timeout(self.handshake_timeout, handshake).await {
+            Ok(result) => result?,
+            Err(_) => return Err(Error::Timeout("opening handshake")),
+        }
+        ws.opened(self.close_timeout, self.heartbeat, self.message_timeout);
+        Ok(ws)
+    }
+}

@@ -1,0 +1,58 @@
+//! Async WebSockets on tokio (feature `tokio`), over any
+//! `AsyncRead + AsyncWrite + Unpin` stream, with the same API as the
+//! [`blocking`](crate::blocking) adapter, `await`ed.
+//!
+//! The adapter only moves bytes between a stream and the sans-IO
+//! [`Connection`](crate::Connection): every protocol decision is the
+//! core's. Its futures hold no state of their own, so
+//! [`WebSocket::recv`] is cancel-safe; an idle socket holds no read buffer
+//! (reads go through one scratch buffer per thread); the heartbeat and the
+//! handshake, message and close deadlines run on tokio's timer.
+//!
+//! A client:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), rfc6455::Error> {
+//! let mut ws = rfc6455::tokio::connect("ws://127.0.0.1:9001/").await?;
+//! ws.send_text("hello").await?;
+//! if let Some(reply) = ws.recv().await? {
+//!     println!("got {reply:?}");
+//! }
+//! ws.close(1000, "done").await?;
+//! while ws.recv().await?.is_some() {} // until the server's close arrives
+//! # Ok(()) }
+//! ```
+//!
+//! A server, a task per connection:
+//!
+//! ```no_run
+//! use rfc6455::tokio::ServerBuilder;
+//! # async fn run() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+//! let server = ServerBuilder::new();
+//! loop {
+//!     let (stream, _) = listener.accept().await?;
+//!     stream.set_nodelay(true)?;
+//!     let server = server.clone();
+//!     tokio::spawn(async move {
+//!         let Ok(mut ws) = server.accept(stream).await else { return };
+//!         while let Ok(Some(message)) = ws.recv().await {
+//!             if ws.queue(message).is_err() {
+//!                 break; // written when recv next waits: one write per burst
+//!             }
+//!         }
+//!     });
+//! }
+//! # }
+//! ```
+//!
+//! The close event is the blocking adapter's
+//! [`CloseEvent`](crate::blocking::CloseEvent).
+
+mod client;
+mod server;
+mod socket;
+
+pub use client::{connect, ClientBuilder};
+pub use server::{accept, ServerBuilder};
+pub use socket::{ReadHalf, WebSocket, WriteHalf};

@@ -1,0 +1,591 @@
+//! The tokio adapter over real loopback sockets (127.0.0.1 only, every wait
+//! bounded), against itself, against the blocking adapter, and fed a byte
+//! at a time with `recv` cancelled between bytes.
+#![cfg(feature = "tokio")]
+
+use std::future::Future;
+use std::task::Poll;
+use std::time::Duration;
+
+use rfc6455::handshake::HandshakeError;
+use rfc6455::tokio::{ClientBuilder, ServerBuilder, WebSocket};
+use rfc6455::{Accept, CloseCode, Config, Connection, Error, Message, ReadyState, Reject, Role};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+async fn listen() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+/// Messages of every length form, text and binary.
+fn messages() -> Vec<Message> {
+    vec![
+        Message::from("hello"),
+        Message::from("héllo €"),
+        Message::from(vec![0u8; 0]),
+        Message::from((0..200u8).collect::<Vec<u8>>()),
+        Message::from("x".repeat(70_000)),
+        Message::from((0..(1 << 20)).map(|i| i as u8).collect::<Vec<u8>>()),
+    ]
+}
+
+/// Accepts one connection and echoes it until it closes; returns the close
+/// event.
+fn tokio_echo_once(
+    listener: TcpListener,
+    server: ServerBuilder,
+) -> tokio::task::JoinHandle<Option<rfc6455::blocking::CloseEvent>> {
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let mut ws = server
+            .accept_with(stream, |req| {
+                Ok(match req.protocols().find(|p| *p == "chat") {
+                    Some(p) => Accept::new().protocol(p),
+                    None => Accept::new(),
+                })
+            })
+            .await
+            .unwrap();
+        while let Ok(Some(message)) = ws.recv().await {
+            ws.queue(message).unwrap();
+        }
+        ws.close_event().cloned()
+    })
+}
+
+#[tokio::test]
+async fn echo_round_trips_tokio_to_tokio() {
+    timeout(LIMIT, async {
+        let (listener, url) = listen().await;
+        let server = tokio_echo_once(listener, ServerBuilder::new());
+        let mut ws = ClientBuilder::new(url.clone() + "/x")
+            .protocol("chat")
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!(ws.protocol(), Some("chat"));
+        assert_eq!(ws.url(), Some(&*(url + "/x")));
+        assert_eq!(ws.ready_state(), ReadyState::Open);
+        for message in messages() {
+            ws.send(message.clone()).await.unwrap();
+            assert_eq!(ws.recv().await.unwrap(), Some(message));
+        }
+        // Pipelined: queued together, echoed in order.
+        for i in 0..100 {
+            ws.queue(format!("m{i}")).unwrap();
+        }
+        ws.flush().await.unwrap();
+        assert_eq!(ws.buffered_amount(), 0);
+        for i in 0..100 {
+            assert_eq!(
+                ws.recv().await.unwrap(),
+                Some(Message::from(format!("m{i}")))
+            );
+        }
+        ws.close(4000, "bye").await.unwrap();
+        assert_eq!(ws.ready_state(), ReadyState::Closing);
+        assert_eq!(ws.recv().await.unwrap(), None);
+        let event = ws.close_event().unwrap();
+        assert!(event.was_clean);
+        assert_eq!(event.code, CloseCode::from(4000));
+        assert_eq!(ws.ready_state(), ReadyState::Closed);
+        let server_event = server.await.unwrap().unwrap();
+        assert!(server_event.was_clean);
+        assert_eq!(server_event.reason, "bye");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn server_initiated_close_and_rejection() {
+    timeout(LIMIT, async {
+        let (listener, url) = listen().await;
+        let server = tokio::spawn(async move {
+            for _ in 0..2 {
+                let (stream, _) = listener.accept().await.unwrap();
+                let result = ServerBuilder::new()
+                    .accept_with(stream, |req| match req.path() {
+                        "/reject" => Err(Reject::new(403)),
+                        _ => Ok(Accept::new()),
+                    })
+                    .await;
+                if let Ok(mut ws) = result {
+                    ws.send_text("welcome").await.unwrap();
+                    ws.close(1000, "server done").await.unwrap();
+                    assert_eq!(ws.recv().await.unwrap(), None);
+                    assert!(ws.close_event().unwrap().was_clean);
+                }
+            }
+        });
+        let refused = rfc6455::tokio::connect(&format!("{url}/reject")).await;
+        assert!(matches!(
+            refused,
+            Err(Error::Handshake(HandshakeError::Rejected {
+                status: 403,
+                ..
+            }))
+        ));
+        let mut ws = rfc6455::tokio::connect(&url).await.unwrap();
+        assert_eq!(ws.recv().await.unwrap(), Some(Message::from("welcome")));
+        assert_eq!(ws.recv().await.unwrap(), None);
+        let event = ws.close_event().unwrap();
+        assert!(event.was_clean);
+        assert_eq!(event.reason, "server done");
+        server.await.unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn tokio_client_against_blocking_server() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = rfc6455::blocking::ServerBuilder::new()
+            .read_timeout(Some(LIMIT))
+            .accept(stream)
+            .unwrap();
+        while let Ok(Some(message)) = ws.recv() {
+            ws.queue(message).unwrap();
+        }
+        ws.close_event().cloned()
+    });
+    timeout(LIMIT, async {
+        let mut ws = rfc6455::tokio::connect(&url).await.unwrap();
+        for message in messages() {
+            ws.send(message.clone()).await.unwrap();
+            assert_eq!(ws.recv().await.unwrap(), Some(message));
+        }
+        ws.close(1000, "done").await.unwrap();
+        assert_eq!(ws.recv().await.unwrap(), None);
+        assert!(ws.close_event().unwrap().was_clean);
+    })
+    .await
+    .unwrap();
+    let event = tokio::task::spawn_blocking(move || server.join().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(event.was_clean);
+    assert_eq!(event.code, CloseCode::NORMAL);
+}
+
+#[tokio::test]
+async fn blocking_client_against_tokio_server() {
+    let (listener, url) = listen().await;
+    let server = tokio_echo_once(listener, ServerBuilder::new());
+    let client = tokio::task::spawn_blocking(move || {
+        let mut ws = rfc6455::blocking::ClientBuilder::new(url)
+            .protocol("chat")
+            .read_timeout(Some(LIMIT))
+            .connect()
+            .unwrap();
+        assert_eq!(ws.protocol(), Some("chat"));
+        for message in messages() {
+            ws.send(message.clone()).unwrap();
+            assert_eq!(ws.recv().unwrap(), Some(message));
+        }
+        ws.close(1000, "done").unwrap();
+        while ws.recv().unwrap().is_some() {}
+        ws.close_event().cloned().unwrap()
+    });
+    let (client_event, server_event) = timeout(LIMIT, async {
+        (client.await.unwrap(), server.await.unwrap().unwrap())
+    })
+    .await
+    .unwrap();
+    assert!(client_event.was_clean);
+    assert!(server_event.was_clean);
+    assert_eq!(server_event.code, CloseCode::NORMAL);
+}
+
+/// The frames of `messages`, as `role`'s peer writes them (masked when the
+/// receiver is a server), with a ping between two fragments of one.
+fn wire_for(receiver: Role, messages: &[Message]) -> Vec<u8> {
+    let sender_role = match receiver {
+        Role::Server => Role::Client,
+        Role::Client => Role::Server,
+    };
+    let mut sender = Connection::open(sender_role, Config::default());
+    for message in messages {
+        sender.send(message.clone()).unwrap();
+    }
+    sender
+        .send_fragment(rfc6455::MessageKind::Text, b"frag", false)
+        .unwrap();
+    sender.ping(b"between").unwrap();
+    sender
+        .send_fragment(rfc6455::MessageKind::Text, "mented ü".as_bytes(), true)
+        .unwrap();
+    let mut wire = Vec::new();
+    loop {
+        let out = sender.output().to_vec();
+        if out.is_empty() {
+            return wire;
+        }
+        sender.consume_output(out.len());
+        wire.extend_from_slice(&out);
+    }
+}
+
+/// Polls `future` once and drops it unless it completed: a cancellation
+/// at exactly this point.
+async fn poll_once<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
+/// Cancels `recv` at every point of messages arriving a byte at a time:
+/// after each byte, `recv` is polled and dropped if it is not done. Every
+/// message still arrives whole and in order, and the connection carries on.
+///
+/// Over an in-memory pipe each byte is readable at once, so `recv` is
+/// cancelled right after it took each byte (up to the last one of each
+/// message): every point, exactly. Over TCP the wakeups depend on the
+/// loopback and the reactor, so the same runs with a zero timeout and a
+/// `select!` against a branch ready at once, on shorter messages.
+async fn cancel_at_every_byte<S, W>(
+    receiver: Role,
+    stream: S,
+    mut peer: W,
+    sent: Vec<Message>,
+    tcp: bool,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+    W: AsyncRead + AsyncWrite + Unpin,
+{
+    let wire = wire_for(receiver, &sent);
+    let mut sent = sent;
+    sent.push(Message::from("fragmented ü"));
+    let mut ws = WebSocket::from_connection(stream, Connection::open(receiver, Config::default()));
+    let mut received = Vec::new();
+    let mut cancelled = 0usize;
+    for (i, byte) in wire.iter().enumerate() {
+        peer.write_all(&[*byte]).await.unwrap();
+        let outcome = match i % 3 {
+            0 => poll_once(ws.recv()).await,
+            // A zero timeout waits for the timer's tick: over TCP only.
+            1 if tcp => timeout(Duration::ZERO, ws.recv()).await.ok(),
+            _ => tokio::select! {
+                biased;
+                result = ws.recv() => Some(result),
+                _ = std::future::ready(()) => None,
+            },
+        };
+        match outcome {
+            Some(result) => received.push(result.unwrap().unwrap()),
+            None => cancelled += 1,
+        }
+    }
+    // Whatever the last polls did not see (the loopback may lag behind
+    // the writes) arrives now.
+    while received.len() < sent.len() {
+        let message = timeout(LIMIT, ws.recv()).await.unwrap().unwrap().unwrap();
+        received.push(message);
+    }
+    assert_eq!(received, sent);
+    assert!(
+        cancelled > wire.len() / 2,
+        "cancelled only {cancelled} times"
+    );
+    assert_eq!(ws.ready_state(), ReadyState::Open);
+    // The ping was answered, and the connection still works both ways.
+    let mut reader = Connection::open(
+        match receiver {
+            Role::Server => Role::Client,
+            Role::Client => Role::Server,
+        },
+        Config::default(),
+    );
+    ws.send_text("still here").await.unwrap();
+    let mut events = Vec::new();
+    let mut buf = [0u8; 256];
+    while events.len() < 2 {
+        let n = timeout(LIMIT, peer.read(&mut buf)).await.unwrap().unwrap();
+        assert!(n > 0);
+        reader.receive(&buf[..n]);
+        while let Some(event) = reader.next_event().unwrap() {
+            events.push(event);
+        }
+    }
+    assert_eq!(
+        events,
+        [
+            rfc6455::Event::Pong(rfc6455::Bytes::from_static(b"between")),
+            rfc6455::Event::Message(Message::from("still here")),
+        ]
+    );
+}
+
+/// Every length form: 7-bit, 16-bit, 64-bit.
+fn long_messages() -> Vec<Message> {
+    vec![
+        Message::from("hello"),
+        Message::from((0..300u16).map(|i| i as u8).collect::<Vec<u8>>()),
+        Message::from("€".repeat(100)),
+        Message::from(vec![7u8; 70_000]),
+    ]
+}
+
+fn short_messages() -> Vec<Message> {
+    vec![
+        Message::from("hello"),
+        Message::from((0..200u8).collect::<Vec<u8>>()),
+        Message::from("€".repeat(20)),
+    ]
+}
+
+async fn cancel_in_memory(receiver: Role) {
+    let (stream, peer) = tokio::io::duplex(1 << 20);
+    timeout(
+        LIMIT * 3,
+        cancel_at_every_byte(receiver, stream, peer, long_messages(), false),
+    )
+    .await
+    .unwrap();
+}
+
+async fn cancel_over_tcp(receiver: Role) {
+    let (listener, _) = listen().await;
+    let peer = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    peer.set_nodelay(true).unwrap();
+    let (stream, _) = listener.accept().await.unwrap();
+    timeout(
+        LIMIT,
+        cancel_at_every_byte(receiver, stream, peer, short_messages(), true),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn recv_cancelled_at_every_byte_loses_nothing_client() {
+    cancel_in_memory(Role::Client).await;
+    cancel_over_tcp(Role::Client).await;
+}
+
+#[tokio::test]
+async fn recv_cancelled_at_every_byte_loses_nothing_server() {
+    cancel_in_memory(Role::Server).await;
+    cancel_over_tcp(Role::Server).await;
+}
+
+#[tokio::test]
+async fn heartbeat_drops_a_silent_peer() {
+    let (listener, url) = listen().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = ServerBuilder::new()
+            .heartbeat(Duration::from_millis(100), Duration::from_millis(200))
+            .accept(stream)
+            .await
+            .unwrap();
+        let started = tokio::time::Instant::now();
+        let result = ws.recv().await;
+        (result, started.elapsed(), ws.close_event().cloned())
+    });
+    // A client that never polls: it never answers the server's ping.
+    let _silent = ClientBuilder::new(url)
+        .no_heartbeat()
+        .connect()
+        .await
+        .unwrap();
+    let (result, elapsed, event) = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    let event = event.unwrap();
+    assert!(!event.was_clean);
+    assert_eq!(event.code, CloseCode::ABNORMAL);
+}
+
+#[tokio::test]
+async fn heartbeat_keeps_an_answering_peer() {
+    let (listener, url) = listen().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = ServerBuilder::new()
+            .heartbeat(Duration::from_millis(50), Duration::from_millis(200))
+            .accept(stream)
+            .await
+            .unwrap();
+        ws.recv().await
+    });
+    let mut ws = ClientBuilder::new(url)
+        .no_heartbeat()
+        .connect()
+        .await
+        .unwrap();
+    // The client's recv answers the pings while it waits.
+    let idle = timeout(Duration::from_millis(600), ws.recv()).await;
+    assert!(idle.is_err(), "nothing but pings should arrive");
+    ws.send_text("after the pings").await.unwrap();
+    let got = timeout(LIMIT, server).await.unwrap().unwrap().unwrap();
+    assert_eq!(got, Some(Message::from("after the pings")));
+}
+
+#[tokio::test]
+async fn handshake_timeout_cuts_off_a_trickling_client() {
+    let (listener, _) = listen().await;
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let started = tokio::time::Instant::now();
+        let result = ServerBuilder::new()
+            .handshake_timeout(Duration::from_millis(300))
+            .accept(stream)
+            .await;
+        (result.map(|_| ()), started.elapsed())
+    });
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    // A byte every 50 ms: each read succeeds, the deadline still holds.
+    let trickle = async {
+        for byte in b"GET / HTTP/1.1\r\nHost: x\r\n" {
+            if client.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let ((result, elapsed), ()) = timeout(LIMIT, async {
+        tokio::join!(async { server.await.unwrap() }, trickle)
+    })
+    .await
+    .unwrap();
+    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn client_handshake_timeout() {
+    let (listener, url) = listen().await;
+    // Accepts and never answers.
+    let _hold = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        tokio::time::sleep(LIMIT).await;
+        drop(stream);
+    });
+    let result = timeout(
+        LIMIT,
+        ClientBuilder::new(url)
+            .handshake_timeout(Duration::from_millis(200))
+            .connect(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn close_timeout_ends_a_peer_that_never_replies() {
+    let (listener, url) = listen().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let ws = ServerBuilder::new().accept(stream).await.unwrap();
+        // Holds the connection open without ever reading it.
+        tokio::time::sleep(LIMIT).await;
+        drop(ws);
+    });
+    let mut ws = ClientBuilder::new(url)
+        .close_timeout(Duration::from_millis(200))
+        .connect()
+        .await
+        .unwrap();
+    ws.close(1000, "bye").await.unwrap();
+    let result = timeout(LIMIT, ws.recv()).await.unwrap();
+    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert_eq!(ws.ready_state(), ReadyState::Closed);
+    assert!(!ws.close_event().unwrap().was_clean);
+    server.abort();
+}
+
+#[tokio::test]
+async fn split_halves_in_two_tasks() {
+    timeout(LIMIT, async {
+        let (listener, url) = listen().await;
+        let server = tokio_echo_once(listener, ServerBuilder::new());
+        let ws = rfc6455::tokio::connect(&url).await.unwrap();
+        let (mut reader, mut writer) = ws.split();
+        let count = 2000;
+        let sending = tokio::spawn(async move {
+            for i in 0..count {
+                let payload = vec![(i % 251) as u8; 1 + i * 37 % 20_000];
+                writer.send(payload).await.unwrap();
+            }
+            assert_eq!(writer.buffered_amount(), 0);
+            writer.close(1000, "all sent").await.unwrap();
+            writer
+        });
+        let mut got = 0;
+        while let Some(message) = reader.recv().await.unwrap() {
+            let expect = vec![(got % 251) as u8; 1 + got * 37 % 20_000];
+            assert_eq!(message.as_bytes(), &expect[..]);
+            got += 1;
+        }
+        assert_eq!(got, count);
+        assert!(reader.close_event().unwrap().was_clean);
+        let writer = sending.await.unwrap();
+        assert_eq!(writer.ready_state(), ReadyState::Closed);
+        let ws = reader.unsplit(writer).unwrap();
+        assert_eq!(ws.ready_state(), ReadyState::Closed);
+        assert!(server.await.unwrap().unwrap().was_clean);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn protocol_violation_sends_its_close_code() {
+    timeout(LIMIT, async {
+        let (listener, url) = listen().await;
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut ws = ServerBuilder::new().accept(stream).await.unwrap();
+            let result = ws.recv().await;
+            (result, ws.close_event().cloned())
+        });
+        let mut raw = TcpStream::connect(url.trim_start_matches("ws://"))
+            .await
+            .unwrap();
+        let mut client = Connection::client(
+            rfc6455::ClientRequest::new(&url).unwrap(),
+            Config::default(),
+        )
+        .unwrap();
+        raw.write_all(client.output()).await.unwrap();
+        let n = client.output().len();
+        client.consume_output(n);
+        let mut buf = vec![0u8; 4096];
+        while client.ready_state() != ReadyState::Open {
+            let n = raw.read(&mut buf).await.unwrap();
+            client.receive(&buf[..n]);
+            while client.next_event().unwrap().is_some() {}
+        }
+        // Masked text frame with invalid UTF-8.
+        raw.write_all(&[0x81, 0x82, 0, 0, 0, 0, 0xff, 0xfe])
+            .await
+            .unwrap();
+        let (result, event) = server.await.unwrap();
+        assert!(matches!(result, Err(Error::Protocol(_))), "{result:?}");
+        assert_eq!(event.unwrap().code, CloseCode::INVALID_PAYLOAD);
+        let mut wire = Vec::new();
+        raw.read_to_end(&mut wire).await.unwrap();
+        assert_eq!(&wire[..4], &[0x88, wire[1], 0x03, 0xef]); // 1007, then EOF
+    })
+    .await
+    .unwrap();
+}
