@@ -12,6 +12,12 @@
 //! `fastwebsockets`, `tokio-tungstenite`, `rfc6455-blocking` (a thread per
 //! connection, all on the one core). The client is our tokio client for
 //! every server, so rows compare servers, not clients.
+//!
+//! Two figures per row: echoes a second, and echoes per second of the
+//! server's CPU time (its user + system time over the same window, from
+//! `/proc`). Where the client, on its one core, is what limits the rate,
+//! the first is the client's ceiling for every server alike; the second
+//! still tells what one core of each server can do.
 
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -61,13 +67,17 @@ fn main() {
     for (i, server) in servers.iter().enumerate() {
         let addr = format!("127.0.0.1:{}", 29400 + i);
         let mut child = spawn_server(server, &addr);
+        let pid = child.id();
         let rates = runtime.block_on(async {
             wait_listening(&addr).await;
             let mut rates = Vec::new();
             for (n, size) in ROWS {
-                let rate = load(&addr, n, size, Duration::from_secs_f64(secs)).await;
-                println!("{server:>18}  {n:>5} x {size:>6} B  {rate:>10.0} msg/s");
-                rates.push(rate);
+                let (rate, per_cpu) =
+                    load(&addr, n, size, Duration::from_secs_f64(secs), pid).await;
+                println!(
+                    "{server:>18}  {n:>5} x {size:>6} B  {rate:>10.0} msg/s  {per_cpu:>10.0} msg per server CPU second"
+                );
+                rates.push((rate, per_cpu));
             }
             rates
         });
@@ -76,6 +86,7 @@ fn main() {
         table.push((server.clone(), rates));
     }
     println!();
+    println!("echoes a second (and per second of the server's CPU time)");
     print!("| N x size |");
     for (server, _) in &table {
         print!(" {server} |");
@@ -89,7 +100,8 @@ fn main() {
     for (row, (n, size)) in ROWS.iter().enumerate() {
         print!("| {n} x {} |", human(*size));
         for (_, rates) in &table {
-            print!(" {:.0} k |", rates[row] / 1000.0);
+            let (rate, per_cpu) = rates[row];
+            print!(" {:.0} k ({:.0} k) |", rate / 1000.0, per_cpu / 1000.0);
         }
         println!();
     }
@@ -123,9 +135,30 @@ async fn wait_listening(addr: &str) {
     panic!("no server on {addr}");
 }
 
+/// The user + system CPU time of process `pid` so far, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime: fields 14 and 15 of the whole line.
+    field(11) + field(12)
+}
+
+/// Clock ticks a second, as `getconf CLK_TCK` reports on Linux.
+const TICKS: f64 = 100.0;
+
 /// Opens `n` connections, keeps one `size`-byte message in flight on each
-/// for `span` (after a short warm-up) and returns the echoes a second.
-async fn load(addr: &str, n: usize, size: usize, span: Duration) -> f64 {
+/// for `span` (after a short warm-up) and returns the echoes a second and
+/// the echoes per second of CPU time of the server `pid` (whose affinity
+/// `taskset` set before it turned into the server).
+async fn load(addr: &str, n: usize, size: usize, span: Duration, pid: u32) -> (f64, f64) {
     let url = format!("ws://{addr}/");
     let client = ClientBuilder::new(url)
         .no_heartbeat()
@@ -154,18 +187,21 @@ async fn load(addr: &str, n: usize, size: usize, span: Duration) -> f64 {
         });
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let cpu_before = cpu_ticks(pid);
     counting.store(true, Ordering::Relaxed);
     let started = Instant::now();
     tokio::time::sleep(span).await;
     let echoed = count.load(Ordering::Relaxed);
     let elapsed = started.elapsed();
+    let cpu = (cpu_ticks(pid) - cpu_before) as f64 / TICKS;
     stop.store(true, Ordering::Relaxed);
     // Each connection finishes its message in flight, so no server sees
     // a reset mid-frame; then all are dropped.
     while let Some(done) = tasks.join_next().await {
         done.expect("a connection task failed");
     }
-    echoed as f64 / elapsed.as_secs_f64()
+    let per_cpu = if cpu > 0.0 { echoed as f64 / cpu } else { 0.0 };
+    (echoed as f64 / elapsed.as_secs_f64(), per_cpu)
 }
 
 fn serve(server: &str, addr: &str) {
