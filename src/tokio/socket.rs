@@ -38,6 +38,11 @@ const SCRATCH_LEN: usize = 64 * 1024;
 /// (a stream whose own `poll_read` drives another socket on this thread).
 const FALLBACK_LEN: usize = 4 * 1024;
 
+/// From this many missing bytes of a frame on, reads go straight into the
+/// connection's buffer, which holds the frame until it is whole anyway:
+/// one copy less than through the scratch buffer.
+const DIRECT_READ: usize = 4 * 1024;
+
 thread_local! {
     static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH_LEN].into_boxed_slice());
 }
@@ -660,7 +665,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         cx: &mut Context<'_>,
         side: Side,
     ) -> Poll<Result<(), (CloseCode, Error)>> {
-        let due = match self.timers() {
+        let (due, now) = match self.timers() {
             Ok(due) => due,
             Err(failure) => return Poll::Ready(Err(failure)),
         };
@@ -675,12 +680,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         // reads (and so piles up our pongs or echoes) is read no further;
         // the timers still run, so the heartbeat ends it.
         if written || self.conn.buffered_amount() <= self.conn.config().max_buffered_amount {
-            match self.poll_read_with(cx, |conn, data| conn.receive(data)) {
+            match self.poll_receive(cx) {
                 Poll::Ready(Ok(n)) => {
                     if n == 0 {
                         self.conn.receive_eof();
                     } else if let Some(hb) = &mut self.heartbeat {
-                        hb.last_heard = Instant::now();
+                        // The time read just before the read: the clock is
+                        // read once per wait, not once per read.
+                        hb.last_heard = now.unwrap_or_else(Instant::now);
                         hb.ping_sent = None;
                     }
                     return Poll::Ready(Ok(()));
@@ -698,13 +705,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// Acts on the heartbeat, the message timeout and the close timeout;
-    /// returns when they next need to act, or the failure that ends the
-    /// connection.
-    fn timers(&mut self) -> Result<Option<Instant>, (CloseCode, Error)> {
+    /// returns when they next need to act and the time it read (if it read
+    /// the clock), or the failure that ends the connection.
+    fn timers(&mut self) -> Result<(Option<Instant>, Option<Instant>), (CloseCode, Error)> {
         if self.heartbeat.is_none() && self.message_timeout.is_none() {
             return match self.conn.ready_state() {
-                ReadyState::Closing => self.close_deadline(Instant::now()).map(Some),
-                _ => Ok(None),
+                ReadyState::Closing => {
+                    let now = Instant::now();
+                    Ok((Some(self.close_deadline(now)?), Some(now)))
+                }
+                _ => Ok((None, None)),
             };
         }
         let now = Instant::now();
@@ -748,7 +758,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             }
             at(hb.deadline());
         }
-        Ok(due)
+        Ok((due, Some(now)))
     }
 
     /// When the peer's close reply must have arrived, since this end sent
@@ -780,6 +790,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         match &mut self.timer {
             Some(timer) => timer.as_mut().poll(cx),
             None => Poll::Pending,
+        }
+    }
+
+    /// Reads once into the connection: through the thread's scratch buffer,
+    /// or straight into the connection's buffer for the rest of a large
+    /// frame. Returns how many bytes (0 at the end of the stream).
+    fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.conn.frame_remaining() < DIRECT_READ {
+            return self.poll_read_with(cx, |conn, data| conn.receive(data));
+        }
+        let mut buf = ReadBuf::new(self.conn.read_buf());
+        let result = Pin::new(&mut self.stream).poll_read(cx, &mut buf);
+        let n = buf.filled().len();
+        // Committed in the same poll as the read: nothing read is ever
+        // left for a future that may be dropped.
+        self.conn.commit(n);
+        match result {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(n)),
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
         }
     }
 
@@ -1169,7 +1203,7 @@ pub(crate) async fn handshake_event<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
         ws.flush().await?;
-        let n = poll_fn(|cx| ws.poll_read_with(cx, |conn, data| conn.receive(data))).await?;
+        let n = poll_fn(|cx| ws.poll_receive(cx)).await?;
         if n == 0 {
             ws.conn.receive_eof();
         }
