@@ -589,3 +589,34 @@ async fn protocol_violation_sends_its_close_code() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn an_idle_socket_holds_no_read_buffer() {
+    timeout(LIMIT, async {
+        let (listener, url) = listen().await;
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut ws = ServerBuilder::new().accept(stream).await.unwrap();
+            let message = ws.recv().await.unwrap().unwrap();
+            ws.queue(message).unwrap();
+            // Writes the echo, reads until there is nothing more: idle.
+            assert!(poll_once(ws.recv()).await.is_none());
+            assert_eq!(ws.buffered_amount(), 0);
+            let held = ws.connection().buffer_capacity();
+            // The payload's bytes once in each of the core's two buffers,
+            // and no read buffer of the socket's own (reads go through one
+            // scratch buffer per thread).
+            assert!(held <= 2 * 1024, "{held} bytes held while idle");
+            ws.recv().await
+        });
+        let mut ws = rfc6455::tokio::connect(&url).await.unwrap();
+        let payload = Message::from(vec![0x5a; 512]);
+        ws.send(payload.clone()).await.unwrap();
+        assert_eq!(ws.recv().await.unwrap(), Some(payload));
+        ws.close(1000, "done").await.unwrap();
+        assert_eq!(ws.recv().await.unwrap(), None);
+        assert_eq!(server.await.unwrap().unwrap(), None);
+    })
+    .await
+    .unwrap();
+}
