@@ -9,17 +9,21 @@
 //! - a client offering subprotocols gets `chat` or `superchat` if it offered
 //!   one of them, otherwise none;
 //! - the peer's close code is echoed;
-//! - a plain HTTP GET of `/` gets the test page of `examples/echo.html`.
+//! - a plain HTTP GET of `/` gets the test page of `examples/echo.html`
+//!   (the rules of `examples/shared/echo_rules.rs`, which every echo
+//!   example shares).
 //!
 //! A task per connection on tokio's multi-threaded runtime, or on one
 //! thread with `--current-thread`; one line is printed per connection
 //! opened and closed (none with `--quiet`).
 
-use rfc6455::tokio::ServerBuilder;
-use rfc6455::{Accept, Config, Reject, Request};
-use tokio::net::{TcpListener, TcpStream};
+#[path = "shared/echo_rules.rs"]
+mod echo_rules;
 
-const PAGE: &str = include_str!("echo.html");
+use echo_rules::decide;
+use rfc6455::tokio::ServerBuilder;
+use rfc6455::Config;
+use tokio::net::{TcpListener, TcpStream};
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -64,29 +68,6 @@ async fn serve(addr: String, quiet: bool) -> std::io::Result<()> {
         let server = server.clone();
         tokio::spawn(async move { echo(&server, stream, peer.to_string(), quiet).await });
     }
-}
-
-fn decide(request: &Request) -> Result<Accept, Reject> {
-    if !request.is_websocket() {
-        return Err(match request.path() {
-            "/" => Reject::new(200)
-                .header("Content-Type", "text/html; charset=utf-8")
-                .body(PAGE),
-            _ => Reject::new(404).body("not found\n"),
-        });
-    }
-    if request.path() == "/reject" {
-        return Err(Reject::new(403).body("this path is refused\n"));
-    }
-    Ok(
-        match request
-            .protocols()
-            .find(|p| *p == "chat" || *p == "superchat")
-        {
-            Some(protocol) => Accept::new().protocol(protocol),
-            None => Accept::new(),
-        },
-    )
 }
 
 async fn echo(server: &ServerBuilder, stream: TcpStream, peer: String, quiet: bool) {
