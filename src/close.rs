@@ -153,6 +153,36 @@ impl CloseFrame {
     }
 }
 
+impl Error {
+    /// The close code that describes this error, as a browser would report
+    /// it in a `CloseEvent`: the violation's code for protocol errors, 1006
+    /// when the transport ended abnormally, `None` for errors of the
+    /// caller's own making.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            Error::Protocol(e) => Some(e.close_code()),
+            Error::AbnormalClosure | Error::Io(_) | Error::Timeout(_) => Some(CloseCode::ABNORMAL),
+            Error::Handshake(_) | Error::Tls(_) | Error::Proxy { .. } => Some(CloseCode::ABNORMAL),
+            _ => None,
+        }
+    }
+}
+
+impl ProtocolError {
+    /// The close code this violation is answered with.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
+                CloseCode::INVALID_PAYLOAD
+            }
+            ProtocolError::FrameTooBig { .. } | ProtocolError::MessageTooBig { .. } => {
+                CloseCode::MESSAGE_TOO_BIG
+            }
+            _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+}
+
 /// Checks what an application asks to send: the code must be valid on the
 /// wire and the reason must fit in a control frame.
 pub(crate) fn validate_outgoing(code: CloseCode, reason: &str) -> Result<(), Error> {

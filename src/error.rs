@@ -1,8 +1,10 @@
-//! The errors a caller can match on.
+//! The errors a caller can match on: [`Error`], for everything that can go
+//! wrong with a connection, and [`ProtocolError`], the rule of RFC 6455 a
+//! peer broke. The close code each one is answered or reported with is
+//! defined beside the codes, in `close.rs`.
 
-use crate::close::CloseCode;
-use crate::connection::ReadyState;
 use crate::handshake::HandshakeError;
+use crate::state::ReadyState;
 
 /// Everything that can go wrong with a WebSocket connection.
 ///
@@ -90,21 +92,6 @@ pub enum Error {
     /// An I/O error from the transport.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
-}
-
-impl Error {
-    /// The close code that describes this error, as a browser would report
-    /// it in a `CloseEvent`: the violation's code for protocol errors, 1006
-    /// when the transport ended abnormally, `None` for errors of the
-    /// caller's own making.
-    pub fn close_code(&self) -> Option<CloseCode> {
-        match self {
-            Error::Protocol(e) => Some(e.close_code()),
-            Error::AbnormalClosure | Error::Io(_) | Error::Timeout(_) => Some(CloseCode::ABNORMAL),
-            Error::Handshake(_) | Error::Tls(_) | Error::Proxy { .. } => Some(CloseCode::ABNORMAL),
-            _ => None,
-        }
-    }
 }
 
 /// What failed in a TLS handshake, for a caller to match on (the
@@ -276,19 +263,4 @@ pub enum ProtocolError {
         /// The configured limit.
         max: usize,
     },
-}
-
-impl ProtocolError {
-    /// The close code this violation is answered with.
-    pub fn close_code(&self) -> CloseCode {
-        match self {
-            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
-                CloseCode::INVALID_PAYLOAD
-            }
-            ProtocolError::FrameTooBig { .. } | ProtocolError::MessageTooBig { .. } => {
-                CloseCode::MESSAGE_TOO_BIG
-            }
-            _ => CloseCode::PROTOCOL_ERROR,
-        }
-    }
 }

@@ -92,6 +92,8 @@ pub mod frame;
 pub mod handshake;
 mod kernels;
 pub mod mask;
+mod message;
+mod state;
 #[cfg(feature = "tls")]
 pub mod tls;
 #[cfg(feature = "tokio")]
@@ -101,12 +103,11 @@ pub mod utf8;
 
 pub use bytes::Bytes;
 pub use close::{CloseCode, CloseFrame};
-pub use connection::{
-    Config, Connection, Event, EventRef, InputTail, Message, MessageKind, MessageRef, ReadyState,
-    Role,
-};
+pub use connection::{Connection, InputTail};
 pub use error::{Error, ProtocolError, TlsError, TlsErrorKind};
 pub use handshake::{Accept, ClientRequest, Reject, Request, Response};
+pub use message::{Event, EventRef, Message, MessageKind, MessageRef};
+pub use state::{Config, ReadyState, Role};
 pub use utf8::Utf8Bytes;
 
 /// The README's examples, compiled and run as doc tests (with the default
