@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the tests of src/kernels.rs, the crate's only module that allows
+# Runs the tests of src/kernels/, the crate's only module that allows
 # `unsafe`, under Miri, which reports undefined behaviour: out-of-bounds or
 # unaligned access, and borrows used after they were invalidated. All of
 # them under Stacked Borrows, and the test of `str_or_back` (which hands
@@ -24,7 +24,7 @@ cargo +nightly miri setup >/dev/null
 echo "== Miri, Stacked Borrows"
 cargo +nightly miri test --lib kernels::
 echo "== Miri, Tree Borrows"
-MIRIFLAGS="-Zmiri-tree-borrows" cargo +nightly miri test --lib kernels::tests::str_or_back
+MIRIFLAGS="-Zmiri-tree-borrows" cargo +nightly miri test --lib kernels::borrow::tests::str_or_back
 
 # Miri sees no AVX2 unless the build enables it, so the runs above check
 # the fallbacks; this one checks the AVX2 kernels themselves. Only those
@@ -33,4 +33,4 @@ MIRIFLAGS="-Zmiri-tree-borrows" cargo +nightly miri test --lib kernels::tests::s
 # `wrapping_add` in rusticstuff/simdutf8#120, not yet released in 0.1.5).
 echo "== Miri, Stacked Borrows, AVX2 enabled"
 RUSTFLAGS="-C target-feature=+avx2" cargo +nightly miri test --lib -- \
-    kernels::tests::avx2_mask_kernels kernels::tests::high_bytes_span
+    kernels::mask::tests::avx2_mask_kernels kernels::text::tests::high_bytes_span

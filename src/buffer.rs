@@ -638,7 +638,7 @@ mod tests {
 
     fn masked(data: &[u8], key: [u8; 4]) -> Vec<u8> {
         let mut out = data.to_vec();
-        mask::apply_mask_bytewise(&mut out, key, 0);
+        crate::kernels::mask::apply_mask_bytewise(&mut out, key, 0);
         out
     }
 

@@ -20,7 +20,7 @@ use crate::handshake::{
     self, parse_request, parse_response, validate_request, Accept, ClientRequest, HandshakeError,
     Reject, Request,
 };
-use crate::kernels;
+use crate::kernels::borrow::str_or_back;
 use crate::mask;
 use crate::message::{Event, EventRef, Message, MessageKind, MessageRef};
 use crate::state::{Config, ReadyState, Role};
@@ -703,7 +703,7 @@ impl Connection {
         let event = match frame.kind {
             LentKind::Text => {
                 self.input.lend(end);
-                return match kernels::str_or_back(self, |conn| &conn.input.lent(end)[start..]) {
+                return match str_or_back(self, |conn| &conn.input.lent(end)[start..]) {
                     Ok(text) => Ok(Some(EventRef::Message(MessageRef::Text(text)))),
                     Err(conn) => Err(conn.fail_with(ProtocolError::InvalidUtf8)),
                 };

@@ -1,14 +1,12 @@
-//! The masking kernel (RFC 6455 section 5.3): XOR of the payload with a
-//! repeating 4-byte key.
-//!
-//! This is the hot path of every client-to-server byte, so it works a machine
-//! word at a time (which the compiler turns into vector code) instead of a
-//! byte at a time, and on x86-64 CPUs with AVX2 (detected at run time) the
-//! same code runs compiled for 256-bit vectors (in the crate's one `unsafe`
-//! module, `kernels`). `offset` lets a payload that arrives in pieces be unmasked piece by
-//! piece, in place.
+//! Masking (RFC 6455 section 5.3): XOR of the payload with a repeating
+//! 4-byte key, the safe front end of the loops in `kernels/mask.rs` (word
+//! at a time, or AVX2 when the CPU has it). `offset` lets a payload that
+//! arrives in pieces be unmasked piece by piece, in place.
 
 use bytes::BufMut;
+
+use crate::kernels::mask as kernels;
+pub(crate) use crate::kernels::mask::{apply_mask_words, mask_copy_words};
 
 /// XORs `data` with `key`, as if `data` started `offset` bytes into the payload.
 ///
@@ -27,63 +25,7 @@ use bytes::BufMut;
 /// ```
 #[inline]
 pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {
-    let key = rotate_key(key, offset);
-    #[cfg(target_arch = "x86_64")]
-    if data.len() >= AVX2_MIN_LEN && crate::kernels::apply_mask_avx2(data, key) {
-        return;
-    }
-    apply_mask_words(data, key);
-}
-
-/// Below this the run-time feature check costs more than wider vectors save.
-#[cfg(target_arch = "x86_64")]
-const AVX2_MIN_LEN: usize = 128;
-
-/// XORs 64-byte blocks as u64 lanes, which the optimiser turns into vector
-/// code, then the tail in 16-, 8- and 4-byte pieces and the last bytes
-/// (short payloads are all tail: a 125-byte one takes five steps here, not
-/// fifteen). Every piece starts a multiple of 4 bytes into `data`, so the
-/// key's phase never changes.
-#[inline(always)]
-pub(crate) fn apply_mask_words(data: &mut [u8], key: [u8; 4]) {
-    let word = key_word(key);
-    let mut blocks = data.chunks_exact_mut(64);
-    for block in &mut blocks {
-        for lane in block.chunks_exact_mut(8) {
-            let v = u64::from_ne_bytes(lane.try_into().unwrap()) ^ word;
-            lane.copy_from_slice(&v.to_ne_bytes());
-        }
-    }
-    let wide = u128::from(word) | (u128::from(word) << 64);
-    let mut pieces = blocks.into_remainder().chunks_exact_mut(16);
-    for piece in &mut pieces {
-        let v = u128::from_ne_bytes(piece.try_into().unwrap()) ^ wide;
-        piece.copy_from_slice(&v.to_ne_bytes());
-    }
-    let mut rest = pieces.into_remainder();
-    if rest.len() >= 8 {
-        let (piece, tail) = rest.split_at_mut(8);
-        let v = u64::from_ne_bytes(piece.try_into().unwrap()) ^ word;
-        piece.copy_from_slice(&v.to_ne_bytes());
-        rest = tail;
-    }
-    if rest.len() >= 4 {
-        let (piece, tail) = rest.split_at_mut(4);
-        let v = u32::from_ne_bytes(piece.try_into().unwrap()) ^ u32::from_ne_bytes(key);
-        piece.copy_from_slice(&v.to_ne_bytes());
-        rest = tail;
-    }
-    for (b, k) in rest.iter_mut().zip(key) {
-        *b ^= k;
-    }
-}
-
-/// The key repeated over a word: the same two 4-byte halves whatever the
-/// byte order.
-#[inline(always)]
-fn key_word(key: [u8; 4]) -> u64 {
-    let half = u64::from(u32::from_ne_bytes(key));
-    half | (half << 32)
+    kernels::apply(data, rotate_key(key, offset));
 }
 
 /// Writes `src` masked with `key` into `dst` (which must be as long) in one
@@ -104,11 +46,7 @@ fn key_word(key: [u8; 4]) -> u64 {
 #[inline]
 pub fn mask_copy(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
     assert_eq!(dst.len(), src.len(), "mask_copy needs equal lengths");
-    #[cfg(target_arch = "x86_64")]
-    if src.len() >= AVX2_MIN_LEN && crate::kernels::mask_copy_avx2(dst, src, key) {
-        return;
-    }
-    mask_copy_words(dst, src, key);
+    kernels::copy(dst, src, key);
 }
 
 /// Appends `src` masked with `key` to `dst` (which should have room
@@ -121,11 +59,7 @@ pub fn mask_copy(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
 /// phase is the same at each).
 #[inline]
 pub(crate) fn extend_masked<B: BufMut>(dst: &mut B, src: &[u8], key: [u8; 4]) {
-    #[cfg(target_arch = "x86_64")]
-    if src.len() >= AVX2_MIN_LEN && crate::kernels::extend_masked_avx2(dst, src, key) {
-        return;
-    }
-    extend_masked_blocks(dst, src, key);
+    kernels::extend(dst, src, key);
 }
 
 /// [`mask_copy`] for payloads too short for the AVX2 kernel, small enough
@@ -134,49 +68,6 @@ pub(crate) fn extend_masked<B: BufMut>(dst: &mut B, src: &[u8], key: [u8; 4]) {
 pub(crate) fn mask_copy_short(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
     assert_eq!(dst.len(), src.len(), "mask_copy needs equal lengths");
     mask_copy_words(dst, src, key);
-}
-
-const BLOCK: usize = 128;
-
-#[inline(always)]
-pub(crate) fn extend_masked_blocks<B: BufMut>(dst: &mut B, src: &[u8], key: [u8; 4]) {
-    let word = key_word(key);
-    let mut blocks = src.chunks_exact(BLOCK);
-    for block in &mut blocks {
-        let mut out = [0u8; BLOCK];
-        for (o, i) in out.chunks_exact_mut(8).zip(block.chunks_exact(8)) {
-            let v = u64::from_ne_bytes(i.try_into().unwrap()) ^ word;
-            o.copy_from_slice(&v.to_ne_bytes());
-        }
-        dst.put_slice(&out);
-    }
-    let rest = blocks.remainder();
-    let mut out = [0u8; BLOCK];
-    mask_copy_words(&mut out[..rest.len()], rest, key);
-    dst.put_slice(&out[..rest.len()]);
-}
-
-/// Like [`apply_mask_words`], copying: 8-byte lanes, then the tail bytes.
-#[inline(always)]
-pub(crate) fn mask_copy_words(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
-    let word = key_word(key);
-    let mut d = dst.chunks_exact_mut(8);
-    let mut s = src.chunks_exact(8);
-    for (d, s) in (&mut d).zip(&mut s) {
-        let v = u64::from_ne_bytes(s.try_into().unwrap()) ^ word;
-        d.copy_from_slice(&v.to_ne_bytes());
-    }
-    for (i, (d, s)) in d.into_remainder().iter_mut().zip(s.remainder()).enumerate() {
-        *d = s ^ key[i & 3];
-    }
-}
-
-/// The plain reference the kernels are tested against: one byte at a time.
-#[cfg(test)]
-pub(crate) fn apply_mask_bytewise(data: &mut [u8], key: [u8; 4], offset: usize) {
-    for (i, b) in data.iter_mut().enumerate() {
-        *b ^= key[(i + offset) & 3];
-    }
 }
 
 /// The key as seen from `offset` bytes into the payload.
@@ -188,6 +79,7 @@ pub(crate) fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::mask::{apply_mask_bytewise, extend_masked_blocks};
     use bytes::BytesMut;
 
     #[test]

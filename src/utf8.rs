@@ -13,6 +13,15 @@ use std::ops::Deref;
 use bytes::Bytes;
 use bytestring::ByteString;
 
+use crate::kernels::text::{code_point_start, utf8_string, LONG_TEXT};
+
+/// `bytes` as a `str` if they are UTF-8, checked once, the fastest way for
+/// their length.
+#[inline]
+pub(crate) fn as_str(bytes: &[u8]) -> Result<&str, InvalidUtf8> {
+    crate::kernels::text::as_str(bytes).ok_or(InvalidUtf8)
+}
+
 /// Validates UTF-8 delivered in pieces.
 ///
 /// ```
@@ -67,11 +76,11 @@ impl Utf8Validator {
                 Err(_) => {}
             }
         }
-        if input.len() >= crate::kernels::LONG_TEXT {
+        if input.len() >= LONG_TEXT {
             // The fastest SIMD check takes all but a code point cut at the
             // end (any error before it is final: a continuation cannot
             // mend it); the rest, at most three bytes, goes below.
-            let cut = crate::kernels::code_point_start(input, input.len());
+            let cut = code_point_start(input, input.len());
             simdutf8::basic::from_utf8(&input[..cut]).map_err(|_| InvalidUtf8)?;
             input = &input[cut..];
         }
@@ -104,38 +113,6 @@ impl Utf8Validator {
     pub fn reset(&mut self) {
         self.pending_len = 0;
     }
-}
-
-/// `bytes` as a `str`, if they are UTF-8: checked with SIMD, except short
-/// inputs, where std's check is faster (`simdutf8` pays for a partial last
-/// 64-byte block: 11 ns against std's 9 ns at 125 bytes here, 6 ns against
-/// 12 ns at 512), with its ASCII start told by words (see
-/// [`short_str`](crate::kernels::short_str)).
-///
-/// From 32 bytes and below [`LONG_TEXT`](crate::kernels::LONG_TEXT), only
-/// the span between the first and the last non-ASCII byte is checked (see
-/// [`ascii_span_str`](crate::kernels::ascii_span_str)).
-#[inline]
-pub(crate) fn as_str(bytes: &[u8]) -> Result<&str, InvalidUtf8> {
-    if bytes.len() < 32 {
-        return crate::kernels::short_str(bytes).ok_or(InvalidUtf8);
-    }
-    if bytes.len() < crate::kernels::LONG_TEXT {
-        if let Some(checked) = crate::kernels::ascii_span_str(bytes) {
-            return checked.ok_or(InvalidUtf8);
-        }
-    }
-    if bytes.len() < 64 {
-        crate::kernels::short_str(bytes).ok_or(InvalidUtf8)
-    } else {
-        crate::kernels::blocks_str(bytes).ok_or(InvalidUtf8)
-    }
-}
-
-/// Whether `bytes` are UTF-8.
-#[inline]
-pub(crate) fn is_utf8(bytes: &[u8]) -> bool {
-    as_str(bytes).is_ok()
 }
 
 /// An immutable UTF-8 string that shares its storage with the buffer it was
@@ -199,9 +176,7 @@ impl TryFrom<Bytes> for Utf8Bytes {
     /// assert!(Utf8Bytes::try_from(Bytes::from_static(b"\xc3\x28")).is_err());
     /// ```
     fn try_from(bytes: Bytes) -> Result<Self, InvalidUtf8> {
-        crate::kernels::utf8_string(bytes)
-            .map(Utf8Bytes)
-            .map_err(|_| InvalidUtf8)
+        utf8_string(bytes).map(Utf8Bytes).map_err(|_| InvalidUtf8)
     }
 }
 
@@ -299,7 +274,7 @@ mod tests {
     #[test]
     fn long_pieces_fail_exactly_when_std_says_no_continuation_can_help() {
         let text = "aé€𝄞".repeat(200).into_bytes();
-        assert!(text.len() > crate::kernels::LONG_TEXT);
+        assert!(text.len() > LONG_TEXT);
         let bad: [&[u8]; 6] = [
             b"\xff",
             b"\x80",

@@ -1,132 +1,21 @@
-//! The one module allowed `unsafe`: hot-path kernels where a benchmark
-//! showed that safe code leaves a large factor behind, each behind a safe
-//! function so no caller writes `unsafe`.
-//!
-//! - The masking loops of [`crate::mask`] (in place, copying, appending)
-//!   compiled for AVX2, run only after the CPU was seen to have it (about
-//!   1.5-2x the baseline SSE2 build on large payloads).
-//! - A text payload checked with `simdutf8` (SIMD, about three times std's
-//!   speed on mostly ASCII text, more on other text) wrapped as a `str`
-//!   without std checking it a second time.
-//! - Short text whose ASCII start is told by words, std checking only
-//!   the rest (a call into std's check costs more than the check itself
-//!   at these sizes).
-//! - Text of 32 bytes to 1 KiB checked only between its first and last
-//!   non-ASCII byte, found with AVX2 (a 125-byte JSON text with one `ü`:
-//!   19.9 -> 17.5 ns a lent frame).
-//! - A lent text checked once: a borrow returned from one branch, the
-//!   exclusive borrow handed back in the other, which safe Rust cannot yet
-//!   express.
-//!
-//! Every kernel is tested here against a plain reference (the byte-wise mask,
-//! `std::str::from_utf8`) at every length and alignment.
-#![allow(unsafe_code)]
+//! UTF-8 checks that hand back a `str` without std checking the bytes a
+//! second time: short text told ASCII by words, mid-sized text checked only
+//! between its first and last non-ASCII byte (found with AVX2), long text
+//! by `simdutf8` in whole 64-byte blocks; and [`as_str`], which picks among
+//! them by length. The `decode_masked_text/*/{16B,125B,1048576B}` rows
+//! measure them.
 
-use bytes::{BufMut, Bytes};
+use bytes::Bytes;
 use bytestring::ByteString;
 
-use crate::mask::{apply_mask_words, extend_masked_blocks, mask_copy_words};
-
-/// Whether this CPU runs the AVX2 kernels (the check is cached by std).
 #[cfg(target_arch = "x86_64")]
-#[inline]
-pub(crate) fn has_avx2() -> bool {
-    std::arch::is_x86_feature_detected!("avx2")
-}
-
-/// [`apply_mask_words`] with 256-bit vectors, or `false` (and nothing
-/// done) when the CPU lacks AVX2.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-pub(crate) fn apply_mask_avx2(data: &mut [u8], key: [u8; 4]) -> bool {
-    if !has_avx2() {
-        return false;
-    }
-    // SAFETY: the function is safe code compiled with AVX2 enabled; its
-    // only requirement is a CPU with AVX2, checked just above.
-    unsafe { apply_mask_words_avx2(data, key) };
-    true
-}
-
-/// [`mask_copy_words`] with 256-bit vectors, or `false` (and nothing
-/// done) when the CPU lacks AVX2.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-pub(crate) fn mask_copy_avx2(dst: &mut [u8], src: &[u8], key: [u8; 4]) -> bool {
-    if !has_avx2() {
-        return false;
-    }
-    // SAFETY: as above: safe code, compiled for AVX2, which is present.
-    unsafe { mask_copy_words_avx2(dst, src, key) };
-    true
-}
-
-/// [`extend_masked_blocks`] with 256-bit vectors, or `false` (and nothing
-/// done) when the CPU lacks AVX2.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-pub(crate) fn extend_masked_avx2<B: BufMut>(dst: &mut B, src: &[u8], key: [u8; 4]) -> bool {
-    if !has_avx2() {
-        return false;
-    }
-    // SAFETY: as above: safe code, compiled for AVX2, which is present.
-    unsafe { extend_masked_blocks_avx2(dst, src, key) };
-    true
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn extend_masked_blocks_avx2<B: BufMut>(dst: &mut B, src: &[u8], key: [u8; 4]) {
-    extend_masked_blocks(dst, src, key);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn apply_mask_words_avx2(data: &mut [u8], key: [u8; 4]) {
-    apply_mask_words(data, key);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn mask_copy_words_avx2(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
-    mask_copy_words(dst, src, key);
-}
-
-/// The bytes `text` picks out of `owner`, as a `str` borrowed for as long
-/// as `owner` is, if they are UTF-8 (checked once, by
-/// [`crate::utf8::as_str`]); otherwise `owner` back, to act on the failure.
-///
-/// Safe Rust refuses this shape today: a borrow returned from one branch
-/// counts as live in the other as well (the "NLL problem case 3" that the
-/// next borrow checker, Polonius, accepts), so a connection had to check a
-/// lent text twice: once before lending, while it could still fail, and
-/// again to make the `str`. At 125 bytes of non-ASCII text that second
-/// check was a fifth of a frame's time.
-#[inline(always)]
-pub(crate) fn str_or_back<'a, T>(
-    owner: &'a mut T,
-    text: impl FnOnce(&T) -> &[u8],
-) -> Result<&'a str, &'a mut T> {
-    let owner: *mut T = owner;
-    // SAFETY: `owner` came from a `&'a mut T`, so it is valid and unaliased
-    // for 'a. The shared borrow made here lives on only in the `Ok` branch
-    // (in the returned `str`), where the exclusive one is never used again.
-    let shared: &'a T = unsafe { &*owner };
-    match crate::utf8::as_str(text(shared)) {
-        Ok(text) => Ok(text),
-        // SAFETY: in this branch nothing borrowed from `shared` remains
-        // (the error carries no borrow) and `shared` is not used again, so
-        // the exclusive borrow can be handed back.
-        Err(_) => Err(unsafe { &mut *owner }),
-    }
-}
+use super::has_avx2;
 
 /// Short `bytes` as a `str` if they are UTF-8: the 8-byte words at the
 /// start that are ASCII are told by their high bits, and std checks only
 /// from the first word that has one. A short text message is usually
 /// ASCII or mostly so, and a call into std's check costs more than the
-/// check itself at these sizes (about 1 against 6 ns at 16 ASCII bytes
-/// here).
+/// check itself at these sizes (row `decode_masked_text/rfc6455_borrowed/16B`).
 #[inline]
 pub(crate) fn short_str(bytes: &[u8]) -> Option<&str> {
     let mut ascii = 0;
@@ -151,10 +40,11 @@ pub(crate) fn short_str(bytes: &[u8]) -> Option<&str> {
 /// by `simdutf8`, the rest by [`short_str`].
 ///
 /// `simdutf8` copies a partial last block byte by byte into a vector-sized
-/// buffer and then loads it whole, which stalls store forwarding: that
-/// stall was half the time of a 125-byte text frame here. A long text
-/// pays it once, and its check by `simdutf8`'s faster basic form (5-10%
-/// on a megabyte) is worth a partial block there.
+/// buffer and then loads it whole, which stalls store forwarding: a large
+/// share of a 125-byte text frame's time (row
+/// `decode_masked_text/rfc6455_borrowed/125B`). A long text pays it once,
+/// and its check by `simdutf8`'s faster basic form is worth a partial
+/// block there (row `decode_masked_text/rfc6455/1048576B`).
 #[inline]
 pub(crate) fn blocks_str(bytes: &[u8]) -> Option<&str> {
     let blocks = bytes.len() & !63;
@@ -279,10 +169,38 @@ unsafe fn high_bytes_span_avx2(bytes: &[u8]) -> Option<(usize, usize)> {
     }
 }
 
+/// `bytes` as a `str`, if they are UTF-8: below 32 bytes by [`short_str`]
+/// (a call into `simdutf8` costs more than std's check at these sizes, as
+/// it pays for a partial last 64-byte block); below [`LONG_TEXT`] only the
+/// span between the first and the last non-ASCII byte
+/// ([`ascii_span_str`]); past that by [`blocks_str`].
+#[inline]
+pub(crate) fn as_str(bytes: &[u8]) -> Option<&str> {
+    if bytes.len() < 32 {
+        return short_str(bytes);
+    }
+    if bytes.len() < LONG_TEXT {
+        if let Some(checked) = ascii_span_str(bytes) {
+            return checked;
+        }
+    }
+    if bytes.len() < 64 {
+        short_str(bytes)
+    } else {
+        blocks_str(bytes)
+    }
+}
+
+/// Whether `bytes` are UTF-8.
+#[inline]
+pub(crate) fn is_utf8(bytes: &[u8]) -> bool {
+    as_str(bytes).is_some()
+}
+
 /// `bytes` as a string if they are valid UTF-8, checked once (with SIMD
-/// unless short, see [`crate::utf8::as_str`]); otherwise the bytes back.
+/// unless short, see [`as_str`]); otherwise the bytes back.
 pub(crate) fn utf8_string(bytes: Bytes) -> Result<ByteString, Bytes> {
-    if !crate::utf8::is_utf8(&bytes) {
+    if !is_utf8(&bytes) {
         return Err(bytes);
     }
     // SAFETY: these exact bytes were just accepted as UTF-8 (as all ASCII,
@@ -294,50 +212,6 @@ pub(crate) fn utf8_string(bytes: Bytes) -> Result<ByteString, Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mask::apply_mask_bytewise;
-
-    #[test]
-    #[cfg(target_arch = "x86_64")]
-    fn avx2_mask_kernels_match_reference_at_every_length_and_alignment() {
-        if !has_avx2() {
-            return;
-        }
-        let key = [0x37, 0xfa, 0x21, 0x3d];
-        let source: Vec<u8> = (0..700u32).map(|i| (i * 7 + 3) as u8).collect();
-        let source = &source[..if cfg!(miri) { 140 } else { 700 }];
-        for start in 0..8 {
-            for len in 0..(source.len() - start) {
-                let mut slow = source.to_vec();
-                apply_mask_bytewise(&mut slow[start..start + len], key, 0);
-                let mut wide = source.to_vec();
-                assert!(apply_mask_avx2(&mut wide[start..start + len], key));
-                assert_eq!(wide, slow, "in place: start {start} len {len}");
-
-                let mut appended = b"x".to_vec();
-                assert!(extend_masked_avx2(
-                    &mut appended,
-                    &source[start..start + len],
-                    key
-                ));
-                assert_eq!(
-                    &appended[1..],
-                    &slow[start..start + len],
-                    "append: len {len}"
-                );
-
-                for dst_start in [0, 1, 7] {
-                    let mut out = vec![0u8; dst_start + len];
-                    let src = &source[start..start + len];
-                    assert!(mask_copy_avx2(&mut out[dst_start..], src, key));
-                    assert_eq!(
-                        &out[dst_start..],
-                        &slow[start..start + len],
-                        "copy: src+{start} dst+{dst_start} len {len}"
-                    );
-                }
-            }
-        }
-    }
 
     /// Valid and invalid texts: every kind of code point, and every kind of
     /// malformation placed at every position of a 100-byte text and around
@@ -428,25 +302,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn str_or_back_lends_valid_text_and_hands_the_owner_back_otherwise() {
-        let mut owner = (b"h\xc3\xa9llo".to_vec(), 0u32);
-        let text = str_or_back(&mut owner, |o| &o.0[..]).expect("valid");
-        assert_eq!(text, "héllo");
-        // The borrow lives as long as the owner's; the owner is usable after.
-        owner.1 += 1;
-        owner.0[1] = 0xc3;
-        owner.0[2] = 0x28;
-        match str_or_back(&mut owner, |o| &o.0[1..]) {
-            Ok(text) => panic!("accepted {text:?}"),
-            Err(back) => {
-                back.0.clear();
-                back.1 += 1;
-            }
-        }
-        assert_eq!(owner, (Vec::new(), 2));
     }
 
     #[test]
