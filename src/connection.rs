@@ -12,7 +12,6 @@ use bytes::{Buf, Bytes, BytesMut};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
-use crate::buffer::{ReadBuffer, WriteQueue, MIN_READ};
 use crate::close::{self, CloseCode, MAX_REASON_LEN};
 use crate::error::{Error, ProtocolError};
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, MAX_SHORT_PAYLOAD};
@@ -20,11 +19,11 @@ use crate::handshake::{
     self, parse_request, parse_response, validate_request, Accept, ClientRequest, HandshakeError,
     Reject, Request,
 };
+use crate::inbound::{Inbound, InputTail};
 use crate::kernels::borrow::str_or_back;
-use crate::mask;
 use crate::message::{Event, EventRef, Message, MessageKind, MessageRef};
+use crate::outbound::WriteQueue;
 use crate::state::{Config, ReadyState, Role};
-use crate::unmask::Unmasker;
 use crate::utf8::{Utf8Bytes, Utf8Validator};
 
 enum Handshake {
@@ -87,105 +86,6 @@ fn addressable(limit: usize) -> u64 {
     limit.min(isize::MAX as usize - MAX_HEADER_LEN) as u64
 }
 
-/// How much room [`Connection::receive_with`] reserves ahead of what has
-/// arrived, at least (it reserves as much again as the input holds when
-/// that is more, so a large frame's buffer doubles rather than being
-/// copied at every step).
-const RESERVE_STEP: usize = 128 * 1024;
-
-/// The end of a connection's input, lent by [`Connection::receive_with`]:
-/// bytes can be appended to it, never removed or rewritten, so what the
-/// connection already holds (and, on a server, has already unmasked) stays
-/// as it was.
-///
-/// ```
-/// use rfc6455::{Config, Connection, Event, Message, Role};
-/// let mut conn = Connection::open(Role::Client, Config::default());
-/// let appended = conn.receive_with(|tail| {
-///     tail.extend_from_slice(&[0x81, 0x02]);
-///     tail.extend_from_slice(b"hi");
-///     tail.appended()
-/// });
-/// assert_eq!(appended, 4);
-/// assert_eq!(conn.next_event()?, Some(Event::Message(Message::from("hi"))));
-/// # Ok::<(), rfc6455::Error>(())
-/// ```
-///
-/// What is already held cannot be shortened (which would misalign the
-/// unmasking of what follows) or rewritten:
-///
-/// ```compile_fail
-/// use rfc6455::{Config, Connection, Role};
-/// let mut conn = Connection::open(Role::Server, Config::default());
-/// conn.receive_with(|tail| tail.truncate(0));
-/// ```
-#[derive(Debug)]
-pub struct InputTail<'a> {
-    buf: &'a mut Vec<u8>,
-    appended: usize,
-}
-
-impl InputTail<'_> {
-    /// Reads from `reader` until `limit` bytes were appended, it reports
-    /// the end of its stream, or it fails; returns how many bytes this
-    /// call appended. On an error (a timeout, say) the bytes read before
-    /// it are kept, and [`appended`](Self::appended) counts them.
-    ///
-    /// The bytes go straight into spare capacity, without zeroing it
-    /// first (`Read::read_to_end`).
-    ///
-    /// ```
-    /// use rfc6455::{Config, Connection, Role};
-    /// let mut conn = Connection::open(Role::Client, Config::default());
-    /// let mut socket: &[u8] = &[0x82, 0x01, 0xff, 0x82];
-    /// let n = conn.receive_with(|tail| tail.read_from(&mut socket, 3))?;
-    /// assert_eq!(n, 3);
-    /// assert_eq!(socket, &[0x82]); // past the limit, left unread
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn read_from<R: std::io::Read + ?Sized>(
-        &mut self,
-        reader: &mut R,
-        limit: usize,
-    ) -> std::io::Result<usize> {
-        use std::io::Read;
-        let before = self.buf.len();
-        let result = Read::take(&mut *reader, limit as u64).read_to_end(self.buf);
-        let got = self.buf.len() - before;
-        self.appended += got;
-        result.map(|_| got)
-    }
-
-    /// Appends `data`.
-    ///
-    /// ```
-    /// use rfc6455::{Config, Connection, Role};
-    /// let mut conn = Connection::open(Role::Client, Config::default());
-    /// conn.receive_with(|tail| tail.extend_from_slice(&[0x89, 0x00])); // a ping
-    /// assert!(conn.next_event()?.is_some());
-    /// # Ok::<(), rfc6455::Error>(())
-    /// ```
-    pub fn extend_from_slice(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
-        self.appended += data.len();
-    }
-
-    /// How many bytes were appended through this tail so far.
-    ///
-    /// ```
-    /// use rfc6455::{Config, Connection, Role};
-    /// let mut conn = Connection::open(Role::Client, Config::default());
-    /// let n = conn.receive_with(|tail| {
-    ///     tail.extend_from_slice(b"\x8a");
-    ///     tail.appended()
-    /// });
-    /// assert_eq!(n, 1);
-    /// ```
-    pub fn appended(&self) -> usize {
-        self.appended
-    }
-}
-
 /// A WebSocket connection, client or server, without I/O.
 ///
 /// ```
@@ -219,8 +119,7 @@ pub struct Connection {
     handshake: Handshake,
     head_scanned: usize,
     protocol: Option<String>,
-    input: ReadBuffer,
-    unmasker: Unmasker,
+    input: Inbound,
     eof: bool,
     output: WriteQueue,
     frame: Option<PartialFrame>,
@@ -266,8 +165,7 @@ impl Connection {
             handshake,
             head_scanned: 0,
             protocol: None,
-            input: ReadBuffer::default(),
-            unmasker: Unmasker::default(),
+            input: Inbound::default(),
             eof: false,
             output: WriteQueue::default(),
             frame: None,
@@ -318,6 +216,9 @@ impl Connection {
     pub fn open(role: Role, config: Config) -> Self {
         let mut conn = Connection::new(role, config, Handshake::Done);
         conn.state = ReadyState::Open;
+        if role == Role::Server {
+            conn.input.start_unmasking();
+        }
         conn
     }
 
@@ -346,17 +247,9 @@ impl Connection {
     /// Appends received bytes. Bytes received after the connection closed
     /// are dropped.
     pub fn receive(&mut self, data: &[u8]) {
-        match self.state {
-            ReadyState::Closed => {}
-            _ if self.unmasks() => self.unmasker.receive(&mut self.input, data),
-            _ => self.input.extend(data),
+        if self.state != ReadyState::Closed {
+            self.input.receive(data);
         }
-    }
-
-    /// Whether received bytes are unmasked on arrival: by a server, once
-    /// the handshake is over (before that they are HTTP).
-    fn unmasks(&self) -> bool {
-        self.role == Role::Server && matches!(self.state, ReadyState::Open | ReadyState::Closing)
     }
 
     /// Space to read received bytes into, to skip the copy of
@@ -370,8 +263,8 @@ impl Connection {
     /// trickles makes the connection hold what it sent plus one such
     /// read, not 16 MiB.
     pub fn read_buf(&mut self) -> &mut [u8] {
-        let frame_rest = self.frame_remaining().min(self.input.len().max(MIN_READ));
-        self.input.spare(frame_rest.max(MIN_READ))
+        let frame_remaining = self.frame_remaining();
+        self.input.read_buf(frame_remaining)
     }
 
     /// Marks `n` bytes of [`read_buf`](Self::read_buf) as received.
@@ -382,8 +275,6 @@ impl Connection {
         self.input.commit(n);
         if self.state == ReadyState::Closed {
             self.input.clear();
-        } else if self.unmasks() {
-            self.unmasker.scan(&mut self.input);
         }
     }
 
@@ -459,18 +350,10 @@ impl Connection {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn receive_with<R>(&mut self, fill: impl FnOnce(&mut InputTail<'_>) -> R) -> R {
-        let held = self.input.len();
-        let step = self.frame_remaining().min(RESERVE_STEP.max(held));
-        let mut buf = self.input.take_vec(held + step);
-        let result = fill(&mut InputTail {
-            buf: &mut buf,
-            appended: 0,
-        });
-        self.input.replace(buf);
+        let frame_remaining = self.frame_remaining();
+        let result = self.input.receive_with(frame_remaining, fill);
         if self.state == ReadyState::Closed {
             self.input.clear();
-        } else if self.unmasks() {
-            self.unmasker.scan(&mut self.input);
         }
         result
     }
@@ -801,8 +684,7 @@ impl Connection {
         self.handshake = Handshake::Done;
         self.state = ReadyState::Open;
         // Frames may have come in behind the request.
-        self.unmasker = Unmasker::starting_at(self.input.stream_offset());
-        self.unmasker.scan(&mut self.input);
+        self.input.start_unmasking();
         Ok(())
     }
 
@@ -838,10 +720,7 @@ impl Connection {
                 // Past this, payloads are plain (see `unmask`): a server
                 // unmasks them as they are received, and a client refuses
                 // masked frames.
-                if self.role == Role::Server {
-                    self.unmasker.unmask_front(&mut self.input);
-                }
-                match FrameHeader::decode(self.input.data())? {
+                match self.input.front_header()? {
                     None => return Ok(None),
                     Some(header) => self.start_frame(header)?,
                 }
@@ -869,55 +748,22 @@ impl Connection {
         Ok(Some(frame))
     }
 
-    /// The common case, read in a few instructions: a whole message in one
-    /// frame with a 7-bit length (the payload unmasked here if the
-    /// unmasker left it masked), at the front of the input. `None` sends
-    /// the frame through [`FrameHeader::decode`] and
-    /// [`start_frame`](Self::start_frame), which also judge every frame
-    /// this one turns away.
+    /// The common case: a whole message in one frame with a 7-bit length
+    /// at the front of the input (see [`Inbound::whole_short_message`]),
+    /// and no fragmented message under way. `None` sends the frame through
+    /// [`Inbound::front_header`] and [`start_frame`](Self::start_frame),
+    /// which also judge every frame this one turns away.
     #[inline(always)]
     fn whole_short_message(&mut self) -> Option<PartialFrame> {
-        let data = self.input.data();
-        let [b0, b1, ..] = *data else {
-            return None;
-        };
-        // FIN, no RSV bits, text or binary; no fragmented message under way.
-        let opcode = match b0 {
-            0x81 => OpCode::Text,
-            0x82 => OpCode::Binary,
-            _ => return None,
-        };
-        let masked = b1 & 0x80 != 0;
-        let len = (b1 & 0x7f) as usize;
-        let header_len = if masked { 6 } else { 2 };
-        if self.assembly.is_some()
-            || len > MAX_SHORT_PAYLOAD
-            || masked != (self.role == Role::Server)
-            || data.len() < header_len + len
-            || len > self.config.max_frame_size
-            || len > self.config.max_message_size
-        {
+        if self.assembly.is_some() {
             return None;
         }
-        let mask = if masked {
-            let key = [data[2], data[3], data[4], data[5]];
-            if self.unmasker.take_front(&self.input, header_len + len) {
-                // Too short for the vector kernel: inline words.
-                mask::apply_mask_words(&mut self.input.data_mut()[6..6 + len], key);
-            }
-            Some(key)
-        } else {
-            None
-        };
+        let max_len = self.config.max_frame_size.min(self.config.max_message_size);
+        let header = self
+            .input
+            .whole_short_message(self.role == Role::Server, max_len)?;
         Some(PartialFrame {
-            header: FrameHeader {
-                fin: true,
-                rsv: 0,
-                opcode,
-                mask,
-                payload_len: len as u64,
-                header_len,
-            },
+            header,
             validated: 0,
         })
     }

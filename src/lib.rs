@@ -82,7 +82,6 @@
 #![deny(missing_docs)]
 
 pub mod blocking;
-mod buffer;
 pub mod close;
 pub mod connection;
 #[cfg(feature = "deflate")]
@@ -90,22 +89,24 @@ mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;
+mod inbound;
 mod kernels;
 pub mod mask;
 mod message;
+mod outbound;
 mod state;
 #[cfg(feature = "tls")]
 pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
-mod unmask;
 pub mod utf8;
 
 pub use bytes::Bytes;
 pub use close::{CloseCode, CloseFrame};
-pub use connection::{Connection, InputTail};
+pub use connection::Connection;
 pub use error::{Error, ProtocolError, TlsError, TlsErrorKind};
 pub use handshake::{Accept, ClientRequest, Reject, Request, Response};
+pub use inbound::InputTail;
 pub use message::{Event, EventRef, Message, MessageKind, MessageRef};
 pub use state::{Config, ReadyState, Role};
 pub use utf8::Utf8Bytes;

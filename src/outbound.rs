@@ -1,272 +1,25 @@
-//! The two buffers the connection owns: received bytes waiting to be
-//! decoded, and encoded bytes waiting to be written.
-//!
-//! Received frames leave the read buffer as `Bytes` slices of it (no copy),
-//! and outgoing small frames accumulate in one contiguous tail so a burst of
-//! sends becomes one write; large payloads that are already `Bytes` are
-//! queued by reference and written with a vectored write (a client's masked
-//! a piece at a time, just before it is written).
+//! The write queue: encoded frames waiting for the transport, in order.
+//! Small frames accumulate in one contiguous tail, so a burst of sends
+//! becomes one write; large payloads that are already `Bytes` are queued by
+//! reference and written with a vectored write (a client's masked a piece
+//! at a time, just before it is written).
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 
 use crate::frame::MAX_SHORT_PAYLOAD;
-use crate::mask::{self, mask_copy, mask_copy_short, rotate_key};
+use crate::mask::{self, mask_copy_short};
 
-/// The smallest read the buffer offers, and the size an idle buffer keeps.
-pub(crate) const MIN_READ: usize = 4 * 1024;
-/// Reads grow up to this size while the peer keeps filling them.
-const MAX_READ: usize = 256 * 1024;
-/// A drained buffer larger than this is released once no longer needed
-/// (see [`ReadBuffer::shrink_if_unused`]), so an idle connection does not
-/// keep the memory a large message needed.
+/// A tail larger than this is released once written out by a round of
+/// small writes, so an idle connection does not keep the memory a large
+/// burst needed.
 const IDLE_CAPACITY: usize = 64 * 1024;
 /// The largest frame with a 7-bit length: header, mask, payload.
 const SHORT_FRAME: usize = 2 + 4 + MAX_SHORT_PAYLOAD;
 /// A size class below it, for the smallest frames.
 const TINY_FRAME: usize = 32;
-
-/// Received bytes. `buf[start..filled]` holds data; `buf[..start]` was
-/// consumed but is still lent out (see [`ReadBuffer::lend`]); `buf[filled..]`
-/// is scratch space that was zeroed once and is reused for later reads, so
-/// reading into it does not pay for zeroing every time.
-#[derive(Debug, Default)]
-pub(crate) struct ReadBuffer {
-    buf: BytesMut,
-    start: usize,
-    filled: usize,
-    hint: usize,
-    /// The size of the allocation `buf` lives in: its `capacity()` only
-    /// counts what lies past the frames already split off.
-    allocated: usize,
-    /// Bytes taken from the front since the start of the stream.
-    consumed: u64,
-    /// Input arrived since the input was last drained.
-    received: bool,
-    /// More than `IDLE_CAPACITY` bytes were held since the input was last
-    /// drained.
-    used_large: bool,
-}
-
-impl ReadBuffer {
-    #[inline]
-    pub(crate) fn data(&self) -> &[u8] {
-        &self.buf[self.start..self.filled]
-    }
-
-    #[inline]
-    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
-        &mut self.buf[self.start..self.filled]
-    }
-
-    #[inline]
-    pub(crate) fn len(&self) -> usize {
-        self.filled - self.start
-    }
-
-    /// Consumes the first `n` bytes and lends them out: they stay where
-    /// they are until the buffer is next changed, so handing them to the
-    /// caller costs neither a copy nor a reference count.
-    #[inline]
-    pub(crate) fn lend(&mut self, n: usize) -> &[u8] {
-        assert!(n <= self.len());
-        self.start += n;
-        self.consumed += n as u64;
-        &self.buf[self.start - n..self.start]
-    }
-
-    /// The last `n` bytes consumed, which [`lend`](Self::lend) lent out.
-    #[inline]
-    pub(crate) fn lent(&self, n: usize) -> &[u8] {
-        &self.buf[self.start - n..self.start]
-    }
-
-    /// How far into the stream the data starts: the bytes consumed so far.
-    pub(crate) fn stream_offset(&self) -> u64 {
-        self.consumed
-    }
-
-    /// Drops the lent bytes for good, before the buffer changes.
-    fn release(&mut self) {
-        if self.start > 0 {
-            self.buf.advance(self.start);
-            self.filled -= self.start;
-            self.start = 0;
-        }
-    }
-
-    /// Space to read into, at least `min` bytes (and at least what recent
-    /// reads have been filling).
-    pub(crate) fn spare(&mut self, min: usize) -> &mut [u8] {
-        self.release();
-        let want = min.max(self.hint).max(MIN_READ);
-        if self.buf.len() - self.filled < want {
-            self.buf.truncate(self.filled);
-            self.buf.reserve(want);
-            self.allocated = self.allocated.max(self.buf.capacity());
-            // Zero only what this read may fill: the rest of a large
-            // allocation (one a large frame was read into) may never be
-            // read into this way.
-            self.buf.resize(self.filled + want, 0);
-        }
-        &mut self.buf[self.filled..]
-    }
-
-    /// Marks `n` bytes of the spare space as received.
-    pub(crate) fn commit(&mut self, n: usize) {
-        self.release();
-        let spare = self.buf.len() - self.filled;
-        assert!(
-            n <= spare,
-            "commit({n}) exceeds the {spare} bytes of read_buf()"
-        );
-        self.filled += n;
-        self.note_use();
-        // Adapt the read size: grow while reads come back full, shrink when
-        // they come back small.
-        let hint = self.hint.max(MIN_READ);
-        self.hint = if n == spare {
-            (hint * 2).min(MAX_READ)
-        } else if n < hint / 4 {
-            (hint / 2).max(MIN_READ)
-        } else {
-            hint
-        };
-    }
-
-    pub(crate) fn extend(&mut self, data: &[u8]) {
-        self.release();
-        if self.buf.len() - self.filled >= data.len() {
-            self.buf[self.filled..self.filled + data.len()].copy_from_slice(data);
-        } else {
-            // Appending writes straight into spare capacity: no zeroing.
-            self.buf.truncate(self.filled);
-            self.buf.extend_from_slice(data);
-            self.allocated = self.allocated.max(self.buf.capacity());
-        }
-        self.filled += data.len();
-        self.note_use();
-    }
-
-    /// Makes room for `n` more bytes, so that appending them piece by piece
-    /// does not grow the buffer (and copy what it holds) several times.
-    pub(crate) fn reserve(&mut self, n: usize) {
-        self.release();
-        if self.buf.len() - self.filled < n {
-            self.buf.truncate(self.filled);
-            self.buf.reserve(n);
-            self.allocated = self.allocated.max(self.buf.capacity());
-        }
-    }
-
-    /// Appends `src` masked with `key` as seen `offset` bytes into a payload,
-    /// copying and unmasking in one pass.
-    pub(crate) fn extend_masked(&mut self, src: &[u8], key: [u8; 4], offset: usize) {
-        self.release();
-        let key = rotate_key(key, offset);
-        let end = self.filled + src.len();
-        if self.buf.len() >= end {
-            mask_copy(&mut self.buf[self.filled..end], src, key);
-        } else {
-            self.buf.truncate(self.filled);
-            self.buf.reserve(src.len());
-            mask::extend_masked(&mut self.buf, src, key);
-            self.allocated = self.allocated.max(self.buf.capacity());
-        }
-        self.filled = end;
-        self.note_use();
-    }
-
-    /// Takes the first `n` bytes out, sharing the allocation.
-    pub(crate) fn split_to(&mut self, n: usize) -> BytesMut {
-        self.release();
-        assert!(n <= self.filled);
-        self.filled -= n;
-        self.consumed += n as u64;
-        self.buf.split_to(n)
-    }
-
-    /// Takes the data out as a `Vec` with room for `capacity` bytes in all,
-    /// for a reader that appends (see [`replace`](Self::replace)): the
-    /// buffer's own allocation when nothing else holds it and it is large
-    /// enough (so a run of large frames reuses one allocation, and what
-    /// was already read is not copied), a new one otherwise.
-    pub(crate) fn take_vec(&mut self, capacity: usize) -> Vec<u8> {
-        self.release();
-        self.buf.truncate(self.filled);
-        let mut buf = std::mem::take(&mut self.buf);
-        self.filled = 0;
-        self.allocated = 0;
-        if buf.try_reclaim(capacity.saturating_sub(buf.len())) {
-            // Unique and large enough: becomes a `Vec` without copying.
-            Vec::from(buf)
-        } else {
-            let mut vec = Vec::with_capacity(capacity.max(buf.len()));
-            vec.extend_from_slice(&buf);
-            vec
-        }
-    }
-
-    /// Takes `buf` (all of it received data) as the buffer, without copying.
-    pub(crate) fn replace(&mut self, buf: Vec<u8>) {
-        self.start = 0;
-        self.filled = buf.len();
-        self.received = true;
-        self.used_large |= buf.capacity() > IDLE_CAPACITY;
-        self.allocated = buf.capacity();
-        // A `Vec` turns into a uniquely owned `Bytes`, hence into a
-        // `BytesMut`, without copying.
-        self.buf = Bytes::from(buf)
-            .try_into_mut()
-            .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.consumed += self.len() as u64;
-        self.start = 0;
-        self.filled = 0;
-        self.buf = BytesMut::new();
-        self.allocated = 0;
-    }
-
-    /// Notes what the buffer holds, for [`shrink_if_unused`](Self::shrink_if_unused).
-    #[inline]
-    fn note_use(&mut self) {
-        self.received = true;
-        self.used_large |= self.filled > IDLE_CAPACITY;
-    }
-
-    /// Called whenever the input is drained: releases a large buffer that
-    /// was not needed by the input that arrived since the last time. A run
-    /// of large messages so keeps reusing one allocation (freeing it after
-    /// each, and growing a new one, cost page faults that tripled a 1 MiB
-    /// echo's time), while a connection whose traffic turned small gives it
-    /// back. Polling again with nothing new received changes nothing.
-    pub(crate) fn shrink_if_unused(&mut self) {
-        if !std::mem::take(&mut self.received) || std::mem::take(&mut self.used_large) {
-            return;
-        }
-        self.shrink();
-    }
-
-    /// Releases a large buffer if it is empty.
-    pub(crate) fn shrink(&mut self) {
-        if self.filled == self.start && self.allocated > IDLE_CAPACITY {
-            self.start = 0;
-            self.filled = 0;
-            self.buf = BytesMut::new();
-            self.hint = MIN_READ;
-            self.allocated = 0;
-        }
-    }
-
-    /// The bytes of allocation this buffer keeps alive.
-    pub(crate) fn capacity(&self) -> usize {
-        self.allocated.max(self.buf.capacity())
-    }
-}
 
 /// Bytes waiting to be written, in order: frozen chunks, then the tail
 /// where small writes accumulate.
@@ -527,7 +280,7 @@ impl WriteQueue {
     }
 
     /// Everything was written: a large tail is kept while it keeps being
-    /// needed (see `ReadBuffer::shrink_if_unused`), released after a round
+    /// needed (see `Inbound::shrink_if_unused`), released after a round
     /// of small writes; so is the stage.
     fn drained(&mut self) {
         if self.tail.capacity() > IDLE_CAPACITY && self.tail.len() <= IDLE_CAPACITY {
@@ -608,6 +361,7 @@ impl WriteQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::mask::apply_mask_bytewise;
 
     #[test]
     fn write_queue_keeps_order_across_shared_chunks() {
@@ -638,7 +392,7 @@ mod tests {
 
     fn masked(data: &[u8], key: [u8; 4]) -> Vec<u8> {
         let mut out = data.to_vec();
-        crate::kernels::mask::apply_mask_bytewise(&mut out, key, 0);
+        apply_mask_bytewise(&mut out, key, 0);
         out
     }
 
@@ -771,20 +525,5 @@ mod tests {
         q.consume(q.len());
         assert!(written == expect);
         assert!(q.is_empty());
-    }
-
-    #[test]
-    fn read_buffer_reuses_scratch_and_splits() {
-        let mut r = ReadBuffer::default();
-        let spare = r.spare(10);
-        assert!(spare.len() >= 10);
-        spare[..5].copy_from_slice(b"hello");
-        r.commit(5);
-        r.extend(b" world");
-        assert_eq!(r.data(), b"hello world");
-        assert_eq!(&r.split_to(6)[..], b"hello ");
-        assert_eq!(r.data(), b"world");
-        assert_eq!(&r.split_to(5)[..], b"world");
-        assert_eq!(r.len(), 0);
     }
 }
