@@ -1,0 +1,295 @@
+//! The connection state machine: the one place where bytes become frames,
+//! frames become messages, and application calls become bytes.
+//!
+//! It does no I/O. Feed it what the transport received ([`Connection::receive`],
+//! or [`Connection::read_buf`] + [`Connection::commit`] to skip a copy), drain
+//! [`Connection::next_event`], and write out what [`Connection::output`]
+//! holds. See the crate documentation for a complete client/server exchange.
+
+use bytes::BytesMut;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use crate::close::MAX_REASON_LEN;
+use crate::error::{Error, ProtocolError};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN};
+use crate::handshake::{self, ClientRequest, HandshakeError, Reject, Request};
+use crate::inbound::Inbound;
+use crate::message::{Message, MessageKind};
+use crate::outbound::WriteQueue;
+use crate::state::{Config, ReadyState, Role};
+use crate::utf8::Utf8Validator;
+
+mod opening;
+mod recv;
+mod send;
+#[cfg(test)]
+mod tests;
+
+enum Handshake {
+    Client { key: String, protocols: Vec<String> },
+    ServerAwaitingRequest,
+    ServerAwaitingDecision(Request),
+    Done,
+}
+
+/// A frame whose header has been read and whose payload is arriving.
+#[derive(Clone, Copy)]
+struct PartialFrame {
+    header: FrameHeader,
+    /// Payload bytes checked for UTF-8 so far (text only).
+    validated: usize,
+}
+
+impl PartialFrame {
+    /// Where the frame ends in the input (`payload_len` is bounded by
+    /// `max_frame_size`, so it fits).
+    fn end(&self) -> usize {
+        self.header.header_len + self.header.payload_len as usize
+    }
+}
+
+/// A fragmented message being reassembled.
+struct Assembly {
+    kind: MessageKind,
+    data: BytesMut,
+}
+
+/// A size limit as this platform can honour it: whatever the
+/// configuration says, a frame or message must fit in one allocation
+/// (at most `isize::MAX` bytes) with its header, so every length the
+/// connection computes from a header fits in a `usize`.
+fn addressable(limit: usize) -> u64 {
+    limit.min(isize::MAX as usize - MAX_HEADER_LEN) as u64
+}
+
+/// A WebSocket connection, client or server, without I/O.
+///
+/// ```
+/// use rfc6455::{ClientRequest, Config, Connection, Event, Message, ReadyState};
+///
+/// let mut client = Connection::client(ClientRequest::new("ws://localhost/")?, Config::default())?;
+/// let mut server = Connection::server(Config::default());
+/// // Move bytes both ways until nothing is left to write.
+/// fn pump(from: &mut Connection, to: &mut Connection) {
+///     let n = from.output().len();
+///     to.receive(&from.output().to_vec());
+///     from.consume_output(n);
+/// }
+/// pump(&mut client, &mut server);
+/// let Some(Event::Request(req)) = server.next_event()? else { panic!() };
+/// assert_eq!(req.path(), "/");
+/// server.accept(rfc6455::Accept::new())?;
+/// pump(&mut server, &mut client);
+/// assert!(matches!(client.next_event()?, Some(Event::Open(_))));
+/// assert_eq!(client.ready_state(), ReadyState::Open);
+///
+/// client.send_text("hello")?;
+/// pump(&mut client, &mut server);
+/// assert_eq!(server.next_event()?, Some(Event::Message(Message::from("hello"))));
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
+pub struct Connection {
+    role: Role,
+    config: Config,
+    state: ReadyState,
+    handshake: Handshake,
+    head_scanned: usize,
+    protocol: Option<String>,
+    input: Inbound,
+    eof: bool,
+    output: WriteQueue,
+    frame: Option<PartialFrame>,
+    assembly: Option<Assembly>,
+    recv_utf8: Utf8Validator,
+    /// A reassembled message lent out by `next_event_ref`.
+    lent: Option<Message>,
+    /// `next_event_ref`'s fast path leaves the general path a frame it
+    /// decoded but cannot lend, or a violation it found.
+    frame_ready: Option<PartialFrame>,
+    violation: Option<ProtocolError>,
+    send_fragmented: Option<MessageKind>,
+    send_utf8: Utf8Validator,
+    close_sent: bool,
+    close_received: bool,
+    failed: bool,
+    /// Where a client's mask keys come from (`None` for a server, which
+    /// never masks). Section 5.3 wants keys that scripts and proxies cannot
+    /// predict: this is a ChaCha12 CSPRNG of the connection's own (the
+    /// generator behind `rand::rng()`), seeded once from `rand::rng()` and
+    /// so from the OS. A key is then four bytes of its buffered output, not
+    /// four separate draws through a thread-local lookup per frame. Boxed:
+    /// its 320 bytes (mostly buffered output) are for clients only.
+    mask_keys: Option<Box<StdRng>>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("buffered_amount", &self.buffered_amount())
+            .finish_non_exhaustive()
+    }
+}
+impl Connection {
+    fn new(role: Role, config: Config, handshake: Handshake) -> Self {
+        Connection {
+            role,
+            config,
+            state: ReadyState::Connecting,
+            handshake,
+            head_scanned: 0,
+            protocol: None,
+            input: Inbound::default(),
+            eof: false,
+            output: WriteQueue::default(),
+            frame: None,
+            assembly: None,
+            recv_utf8: Utf8Validator::new(),
+            lent: None,
+            frame_ready: None,
+            violation: None,
+            send_fragmented: None,
+            send_utf8: Utf8Validator::new(),
+            close_sent: false,
+            close_received: false,
+            failed: false,
+            mask_keys: (role == Role::Client).then(|| Box::new(StdRng::from_rng(&mut rand::rng()))),
+        }
+    }
+
+    /// A client connection; the upgrade request, with a fresh random key,
+    /// is queued in [`output`](Self::output) at once.
+    pub fn client(request: ClientRequest, config: Config) -> Result<Self, Error> {
+        let key = handshake::generate_key();
+        let bytes = request.encode(&key)?;
+        let mut conn = Connection::new(
+            Role::Client,
+            config,
+            Handshake::Client {
+                key,
+                protocols: request.protocols().to_vec(),
+            },
+        );
+        conn.output.extend(&bytes);
+        Ok(conn)
+    }
+
+    /// A server connection waiting for the client's request.
+    pub fn server(config: Config) -> Self {
+        Connection::new(Role::Server, config, Handshake::ServerAwaitingRequest)
+    }
+
+    /// A connection whose handshake happened elsewhere (for example in an
+    /// HTTP framework), starting in [`ReadyState::Open`].
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, ReadyState, Role};
+    /// let conn = Connection::open(Role::Server, Config::default());
+    /// assert_eq!(conn.ready_state(), ReadyState::Open);
+    /// ```
+    pub fn open(role: Role, config: Config) -> Self {
+        let mut conn = Connection::new(role, config, Handshake::Done);
+        conn.state = ReadyState::Open;
+        if role == Role::Server {
+            conn.input.start_unmasking();
+        }
+        conn
+    }
+
+    /// The role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The current state.
+    pub fn ready_state(&self) -> ReadyState {
+        self.state
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The negotiated subprotocol, once open.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// Ends a failed handshake: a server answers with the error's status.
+    fn handshake_failed(&mut self, err: HandshakeError) -> Error {
+        if self.role == Role::Server {
+            if let Ok(bytes) = Reject::for_error(&err).encode() {
+                self.output.extend(&bytes);
+            }
+        }
+        self.state = ReadyState::Closed;
+        self.failed = true;
+        self.input.clear();
+        Error::Handshake(err)
+    }
+
+    /// Fails the connection (section 7.1.7): queue a close frame with the
+    /// violation's code unless one was sent, and stop reading.
+    fn fail_with(&mut self, violation: ProtocolError) -> Error {
+        if !self.close_sent {
+            let reason = violation.to_string();
+            let mut cut = reason.len().min(MAX_REASON_LEN);
+            while !reason.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.write_close(violation.close_code(), &reason[..cut]);
+            self.close_sent = true;
+        }
+        self.state = ReadyState::Closed;
+        self.failed = true;
+        self.frame = None;
+        self.assembly = None;
+        self.input.clear();
+        Error::Protocol(violation)
+    }
+
+    /// Whether the transport should now be closed by this end: the
+    /// connection is closed, its output is written, and either this is the
+    /// server (which closes first, section 7.1.1), the connection failed,
+    /// or the peer already closed its side. A client otherwise waits for the
+    /// server to close, with a timeout.
+    pub fn should_close_transport(&self) -> bool {
+        self.state == ReadyState::Closed
+            && self.output.is_empty()
+            && (self.role == Role::Server || self.failed || self.eof)
+    }
+
+    /// Releases the large read and write buffers if they are empty.
+    ///
+    /// A buffer that grew for a large message is kept while large messages
+    /// keep coming (growing it anew for each costs more than the copy), and
+    /// given back once traffic turns small. Call this when the connection
+    /// goes quiet to bring it back to its idle size at once; the blocking
+    /// adapter does when its heartbeat finds the connection idle.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Role};
+    /// let mut conn = Connection::open(Role::Server, Config::default());
+    /// conn.send_binary(&vec![0; 1 << 20])?;
+    /// let n = conn.buffered_amount();
+    /// conn.consume_output(n); // written
+    /// assert!(conn.buffer_capacity() >= 1 << 20); // kept for the next one
+    /// conn.shrink_buffers();
+    /// assert!(conn.buffer_capacity() <= 8 * 1024);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn shrink_buffers(&mut self) {
+        self.input.shrink();
+        self.output.shrink();
+    }
+
+    /// Bytes of buffer capacity held (read, write, and the reassembly of a
+    /// fragmented message), for memory checks.
+    pub fn buffer_capacity(&self) -> usize {
+        let assembly = self.assembly.as_ref().map_or(0, |a| a.data.capacity());
+        self.input.capacity() + self.output.capacity() + assembly
+    }
+}

@@ -1,0 +1,86 @@
+//! The opening handshake as the connection drives it: a head read from
+//! the input and checked (a client's response, a server's request), and a
+//! server's answer to the request (`accept`, `reject`).
+
+use super::{Connection, Handshake};
+use crate::error::Error;
+use crate::handshake::{
+    self, parse_request, parse_response, validate_request, Accept, HandshakeError, Reject,
+};
+use crate::message::Event;
+use crate::state::ReadyState;
+
+impl Connection {
+    pub(super) fn next_handshake_event(&mut self) -> Result<Option<Event>, Error> {
+        if matches!(self.handshake, Handshake::ServerAwaitingDecision(_)) {
+            return Ok(None);
+        }
+        let max = self.config.max_handshake_size;
+        let end = match handshake::find_head_end(self.input.data(), self.head_scanned, max) {
+            Ok(Some(end)) => end,
+            Err(e) => return Err(self.handshake_failed(e)),
+            Ok(None) if self.eof => return Err(self.handshake_failed(HandshakeError::Incomplete)),
+            Ok(None) => {
+                self.head_scanned = self.input.len();
+                return Ok(None);
+            }
+        };
+        let head = self.input.split_to(end);
+        match &self.handshake {
+            Handshake::Client { key, protocols } => match parse_response(&head, key, protocols) {
+                Ok(response) => {
+                    self.protocol = response.protocol().map(str::to_owned);
+                    self.handshake = Handshake::Done;
+                    self.state = ReadyState::Open;
+                    Ok(Some(Event::Open(response)))
+                }
+                Err(e) => Err(self.handshake_failed(e)),
+            },
+            _ => match parse_request(&head) {
+                Ok(request) => {
+                    self.handshake = Handshake::ServerAwaitingDecision(request.clone());
+                    Ok(Some(Event::Request(request)))
+                }
+                Err(e) => Err(self.handshake_failed(e)),
+            },
+        }
+    }
+
+    /// Server: accepts the request reported by [`Event::Request`], queueing
+    /// the 101 response. If the request is not a valid WebSocket upgrade,
+    /// the right error status (400, or 426 for a wrong version) is queued
+    /// instead, the connection closes, and the error is returned. An invalid
+    /// `accept` (a subprotocol the client did not offer, a bad header)
+    /// returns an error and leaves the request pending.
+    pub fn accept(&mut self, accept: Accept) -> Result<(), Error> {
+        let Handshake::ServerAwaitingDecision(request) = &self.handshake else {
+            return Err(Error::NotOpen(self.state));
+        };
+        let key = match validate_request(request) {
+            Ok(key) => key,
+            Err(e) => return Err(self.handshake_failed(e)),
+        };
+        let bytes = accept.encode(request, key)?;
+        self.output.extend(&bytes);
+        self.protocol = accept.chosen_protocol().map(str::to_owned);
+        self.handshake = Handshake::Done;
+        self.state = ReadyState::Open;
+        // Frames may have come in behind the request.
+        self.input.start_unmasking();
+        Ok(())
+    }
+
+    /// Server: answers the request with a plain HTTP response instead of
+    /// upgrading; the connection is then closed.
+    pub fn reject(&mut self, reject: Reject) -> Result<(), Error> {
+        if !matches!(self.handshake, Handshake::ServerAwaitingDecision(_)) {
+            return Err(Error::NotOpen(self.state));
+        }
+        let bytes = reject.encode()?;
+        self.output.extend(&bytes);
+        self.handshake = Handshake::Done;
+        self.state = ReadyState::Closed;
+        self.input.clear();
+        Ok(())
+    }
+}

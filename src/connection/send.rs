@@ -1,0 +1,242 @@
+//! Sending: the application's calls (`send_*`, `ping`, `pong`, `close`)
+//! become frames in the write queue, masked with a fresh key by a client,
+//! and the queue is handed to the transport (`output`, `consume_output`).
+
+use std::io::IoSlice;
+
+use rand::RngCore;
+
+use super::Connection;
+use crate::close::{self, CloseCode};
+use crate::error::Error;
+use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, MAX_SHORT_PAYLOAD};
+use crate::message::{Message, MessageKind};
+use crate::outbound::WriteQueue;
+use crate::state::ReadyState;
+
+impl Connection {
+    /// Bytes queued for the transport and not yet written (the browser's
+    /// `bufferedAmount`, counting frame headers too).
+    #[inline]
+    pub fn buffered_amount(&self) -> usize {
+        self.output.len()
+    }
+
+    /// The first contiguous piece of the queued output; write it, then call
+    /// [`consume_output`](Self::consume_output). Empty when nothing waits.
+    #[inline]
+    pub fn output(&self) -> &[u8] {
+        self.output.chunk()
+    }
+
+    /// Fills `dst` with the queued output pieces for one vectored write;
+    /// returns how many slices were filled.
+    pub fn output_io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        self.output.io_slices(dst)
+    }
+
+    /// Drops `n` bytes from the front of the output, after they were written.
+    ///
+    /// # Panics
+    /// If `n` exceeds [`buffered_amount`](Self::buffered_amount).
+    #[inline]
+    pub fn consume_output(&mut self, n: usize) {
+        self.output.consume(n);
+    }
+
+    pub(super) fn check_sendable(&self, payload_len: usize) -> Result<(), Error> {
+        if self.state != ReadyState::Open {
+            return Err(Error::NotOpen(self.state));
+        }
+        let buffered = self.output.len();
+        if buffered > 0 && buffered + payload_len > self.config.max_buffered_amount {
+            return Err(Error::BufferFull {
+                buffered,
+                max: self.config.max_buffered_amount,
+            });
+        }
+        Ok(())
+    }
+
+    /// Queues a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.check_data_send(text.len())?;
+        self.write_frame(OpCode::Text, true, text.as_bytes());
+        Ok(())
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.check_data_send(data.len())?;
+        self.write_frame(OpCode::Binary, true, data);
+        Ok(())
+    }
+
+    /// Queues a message. A large payload (16 KiB or more) is queued by
+    /// reference instead of copied: a server writes it as it is, with a
+    /// vectored write; a client masks it a piece at a time as the writes
+    /// take it, so it is never copied whole.
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        let message = message.into();
+        self.check_data_send(message.len())?;
+        let (opcode, payload) = match message {
+            Message::Text(t) => (OpCode::Text, t.into_bytes()),
+            Message::Binary(b) => (OpCode::Binary, b),
+        };
+        if payload.len() >= SHARE_THRESHOLD {
+            let mask = self
+                .mask_keys
+                .as_mut()
+                .map(|keys| keys.next_u32().to_ne_bytes());
+            let mut header = [0u8; MAX_HEADER_LEN];
+            let n = FrameHeader::encode(&mut header, true, opcode, mask, payload.len() as u64);
+            self.output.extend(&header[..n]);
+            match mask {
+                None => self.output.push_shared(payload),
+                Some(key) => self.output.push_masked(payload, key),
+            }
+        } else {
+            self.write_frame(opcode, true, &payload);
+        }
+        Ok(())
+    }
+
+    /// Queues one fragment of a message, to stream a large message without
+    /// building it whole. The first call starts a message of `kind`; later
+    /// calls continue it (with the same `kind`) until one passes
+    /// `fin = true`. Text may split code points between fragments; the
+    /// whole must be valid UTF-8.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, MessageKind, Role};
+    /// let mut conn = Connection::open(Role::Server, Config::default());
+    /// conn.send_fragment(MessageKind::Text, "hel".as_bytes(), false)?;
+    /// conn.send_fragment(MessageKind::Text, "lo".as_bytes(), true)?;
+    /// assert_eq!(conn.output(), b"\x01\x03hel\x80\x02lo");
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        self.check_sendable(data.len())?;
+        let opcode = match self.send_fragmented {
+            None => {
+                self.send_utf8.reset();
+                match kind {
+                    MessageKind::Text => OpCode::Text,
+                    MessageKind::Binary => OpCode::Binary,
+                }
+            }
+            Some(current) if current == kind => OpCode::Continuation,
+            Some(_) => return Err(Error::FragmentOrder("fragment of a different kind")),
+        };
+        if kind == MessageKind::Text {
+            let mut check = self.send_utf8.clone();
+            check.feed(data).map_err(|_| Error::InvalidOutgoingUtf8)?;
+            if fin {
+                check.finish().map_err(|_| Error::InvalidOutgoingUtf8)?;
+            }
+            self.send_utf8 = check;
+        }
+        self.send_fragmented = if fin { None } else { Some(kind) };
+        self.write_frame(opcode, fin, data);
+        Ok(())
+    }
+
+    pub(super) fn check_data_send(&self, len: usize) -> Result<(), Error> {
+        self.check_sendable(len)?;
+        if self.send_fragmented.is_some() {
+            return Err(Error::FragmentOrder(
+                "a fragmented message is still being sent",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Queues a ping (payload at most 125 bytes).
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Queues an unsolicited pong (payload at most 125 bytes), for example a
+    /// heartbeat, or the answer to a ping when `auto_pong` is off.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    pub(super) fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(Error::ControlPayloadTooLong(payload.len()));
+        }
+        self.check_sendable(payload.len())?;
+        self.write_frame(opcode, true, payload);
+        Ok(())
+    }
+
+    /// Starts the close handshake with `code` and `reason` (at most 123
+    /// bytes); the connection becomes [`ReadyState::Closing`] and sends no
+    /// more data. Closing while connecting abandons the handshake; closing
+    /// when already closing or closed does nothing.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Config, Connection, ReadyState, Role};
+    /// let mut conn = Connection::open(Role::Server, Config::default());
+    /// conn.close(CloseCode::NORMAL, "bye")?;
+    /// assert_eq!(conn.ready_state(), ReadyState::Closing);
+    /// assert_eq!(conn.output(), b"\x88\x05\x03\xe8bye");
+    /// assert!(conn.send_text("late").is_err());
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        close::validate_outgoing(code, reason)?;
+        match self.state {
+            ReadyState::Connecting => {
+                // Abandon the handshake: an unsent request is not sent.
+                self.state = ReadyState::Closed;
+                self.failed = true;
+                self.input.clear();
+                self.output = WriteQueue::default();
+            }
+            ReadyState::Open => {
+                self.write_close(code, reason);
+                self.close_sent = true;
+                self.state = ReadyState::Closing;
+            }
+            ReadyState::Closing | ReadyState::Closed => {}
+        }
+        Ok(())
+    }
+
+    pub(super) fn write_close(&mut self, code: CloseCode, reason: &str) {
+        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+        payload[..2].copy_from_slice(&code.as_u16().to_be_bytes());
+        payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+        self.write_frame(OpCode::Close, true, &payload[..2 + reason.len()]);
+    }
+
+    /// Encodes one frame into the output: a client masks with a fresh
+    /// random key as it copies the payload.
+    pub(super) fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8]) {
+        let mask = self
+            .mask_keys
+            .as_mut()
+            .map(|keys| keys.next_u32().to_ne_bytes());
+        if payload.len() <= MAX_SHORT_PAYLOAD {
+            let (header, n) = FrameHeader::encode_short(fin, opcode, mask, payload.len());
+            self.output.extend_short_frame(header, n, payload, mask);
+            return;
+        }
+        let mut header = [0u8; MAX_HEADER_LEN];
+        let n = FrameHeader::encode(&mut header, fin, opcode, mask, payload.len() as u64);
+        match mask {
+            None => self.output.extend_frame(&header[..n], payload),
+            Some(key) => self.output.extend_masked(&header[..n], payload, key),
+        }
+    }
+}
+
+/// Payloads at least this large are queued by reference, not copied.
+const SHARE_THRESHOLD: usize = 16 * 1024;
