@@ -10,9 +10,9 @@ use bytes::BytesMut;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use crate::close::MAX_REASON_LEN;
+use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 use crate::error::{Error, ProtocolError};
-use crate::frame::{FrameHeader, MAX_HEADER_LEN};
+use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use crate::handshake::{self, ClientRequest, HandshakeError, Reject, Request};
 use crate::inbound::Inbound;
 use crate::message::{Message, MessageKind};
@@ -26,22 +26,48 @@ mod send;
 #[cfg(test)]
 mod tests;
 
-enum Handshake {
-    Client { key: String, protocols: Vec<String> },
-    ServerAwaitingRequest,
-    ServerAwaitingDecision(Request),
-    Done,
+/// Where the connection stands: one value for the opening handshake's
+/// phases, the open connection, and both ways of closing it. Each change of
+/// state is one function of the `impl` block below (`opened`,
+/// `request_received`, `sent_close`, `received_close`, `rejected`,
+/// `abandoned`, `handshake_failed`, `fail_with`, `transport_ended`), all
+/// ending in `closed` when they close.
+#[derive(Debug)]
+enum State {
+    /// Client: the request is queued; the server's response is awaited.
+    AwaitingResponse { key: String, protocols: Vec<String> },
+    /// Server: the client's request is awaited.
+    AwaitingRequest,
+    /// Server: the request was reported; `accept` or `reject` is awaited.
+    AwaitingDecision(Request),
+    /// Messages flow both ways.
+    Open,
+    /// This end sent its close frame and awaits the peer's.
+    CloseSent,
+    /// Done: the close handshake completed, or the handshake was refused
+    /// (`failed: false`); or the connection failed, so this end may close
+    /// the transport first (`failed: true`).
+    Closed { failed: bool },
 }
 
-/// A frame whose header has been read and whose payload is arriving.
+/// What `next_event_ref`'s fast path found and leaves to the general path.
+enum Pending {
+    /// A whole frame it does not lend (a fragment, a close).
+    Frame(FrontFrame),
+    /// A violation, to fail the connection with.
+    Violation(ProtocolError),
+}
+
+/// The frame at the front of the input, whole or still arriving: its
+/// header has been read and judged.
 #[derive(Clone, Copy)]
-struct PartialFrame {
+struct FrontFrame {
     header: FrameHeader,
     /// Payload bytes checked for UTF-8 so far (text only).
     validated: usize,
 }
 
-impl PartialFrame {
+impl FrontFrame {
     /// Where the frame ends in the input (`payload_len` is bounded by
     /// `max_frame_size`, so it fits).
     fn end(&self) -> usize {
@@ -92,27 +118,20 @@ fn addressable(limit: usize) -> u64 {
 pub struct Connection {
     role: Role,
     config: Config,
-    state: ReadyState,
-    handshake: Handshake,
+    state: State,
     head_scanned: usize,
     protocol: Option<String>,
     input: Inbound,
     eof: bool,
     output: WriteQueue,
-    frame: Option<PartialFrame>,
+    frame: Option<FrontFrame>,
     assembly: Option<Assembly>,
     recv_utf8: Utf8Validator,
     /// A reassembled message lent out by `next_event_ref`.
     lent: Option<Message>,
-    /// `next_event_ref`'s fast path leaves the general path a frame it
-    /// decoded but cannot lend, or a violation it found.
-    frame_ready: Option<PartialFrame>,
-    violation: Option<ProtocolError>,
+    pending: Option<Pending>,
     send_fragmented: Option<MessageKind>,
     send_utf8: Utf8Validator,
-    close_sent: bool,
-    close_received: bool,
-    failed: bool,
     /// Where a client's mask keys come from (`None` for a server, which
     /// never masks). Section 5.3 wants keys that scripts and proxies cannot
     /// predict: this is a ChaCha12 CSPRNG of the connection's own (the
@@ -127,18 +146,17 @@ impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
             .field("role", &self.role)
-            .field("state", &self.state)
+            .field("state", &self.ready_state())
             .field("buffered_amount", &self.buffered_amount())
             .finish_non_exhaustive()
     }
 }
 impl Connection {
-    fn new(role: Role, config: Config, handshake: Handshake) -> Self {
+    fn new(role: Role, config: Config, state: State) -> Self {
         Connection {
             role,
             config,
-            state: ReadyState::Connecting,
-            handshake,
+            state,
             head_scanned: 0,
             protocol: None,
             input: Inbound::default(),
@@ -148,13 +166,9 @@ impl Connection {
             assembly: None,
             recv_utf8: Utf8Validator::new(),
             lent: None,
-            frame_ready: None,
-            violation: None,
+            pending: None,
             send_fragmented: None,
             send_utf8: Utf8Validator::new(),
-            close_sent: false,
-            close_received: false,
-            failed: false,
             mask_keys: (role == Role::Client).then(|| Box::new(StdRng::from_rng(&mut rand::rng()))),
         }
     }
@@ -167,7 +181,7 @@ impl Connection {
         let mut conn = Connection::new(
             Role::Client,
             config,
-            Handshake::Client {
+            State::AwaitingResponse {
                 key,
                 protocols: request.protocols().to_vec(),
             },
@@ -178,7 +192,7 @@ impl Connection {
 
     /// A server connection waiting for the client's request.
     pub fn server(config: Config) -> Self {
-        Connection::new(Role::Server, config, Handshake::ServerAwaitingRequest)
+        Connection::new(Role::Server, config, State::AwaitingRequest)
     }
 
     /// A connection whose handshake happened elsewhere (for example in an
@@ -190,11 +204,8 @@ impl Connection {
     /// assert_eq!(conn.ready_state(), ReadyState::Open);
     /// ```
     pub fn open(role: Role, config: Config) -> Self {
-        let mut conn = Connection::new(role, config, Handshake::Done);
-        conn.state = ReadyState::Open;
-        if role == Role::Server {
-            conn.input.start_unmasking();
-        }
+        let mut conn = Connection::new(role, config, State::AwaitingRequest);
+        conn.opened(None);
         conn
     }
 
@@ -204,8 +215,27 @@ impl Connection {
     }
 
     /// The current state.
+    #[inline]
     pub fn ready_state(&self) -> ReadyState {
-        self.state
+        match self.state {
+            State::AwaitingResponse { .. }
+            | State::AwaitingRequest
+            | State::AwaitingDecision(_) => ReadyState::Connecting,
+            State::Open => ReadyState::Open,
+            State::CloseSent => ReadyState::Closing,
+            State::Closed { .. } => ReadyState::Closed,
+        }
+    }
+
+    /// Whether frames are read: open, or closing from this end.
+    #[inline]
+    fn reads_frames(&self) -> bool {
+        matches!(self.state, State::Open | State::CloseSent)
+    }
+
+    #[inline]
+    fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed { .. })
     }
 
     /// The limits in force.
@@ -218,38 +248,96 @@ impl Connection {
         self.protocol.as_deref()
     }
 
-    /// Ends a failed handshake: a server answers with the error's status.
+    // ------------------------------------------------ state transitions
+
+    /// Transition: the handshake is over (or happened elsewhere); a server
+    /// unmasks from here on, frames that came in behind the request too.
+    fn opened(&mut self, protocol: Option<String>) {
+        self.protocol = protocol;
+        self.state = State::Open;
+        if self.role == Role::Server {
+            self.input.start_unmasking();
+        }
+    }
+
+    /// Transition: a server reported the request and awaits the decision.
+    fn request_received(&mut self, request: Request) {
+        self.state = State::AwaitingDecision(request);
+    }
+
+    /// Transition: the application starts the close handshake.
+    fn sent_close(&mut self, code: CloseCode, reason: &str) {
+        self.write_close(code, reason);
+        self.state = State::CloseSent;
+    }
+
+    /// Transition: the peer's close frame arrived; unless this end had
+    /// sent one, the reply echoing the code and reason is queued.
+    fn received_close(&mut self, frame: &Option<CloseFrame>) {
+        if let State::Open = self.state {
+            match frame {
+                Some(f) => self.write_close(f.code, &f.reason.clone()),
+                None => self.write_frame(OpCode::Close, true, &[]),
+            }
+        }
+        self.closed(false);
+    }
+
+    /// Transition: a server answered the request with a refusal.
+    fn rejected(&mut self) {
+        self.closed(false);
+    }
+
+    /// Transition: closed while connecting: the handshake is abandoned,
+    /// and an unsent request is not sent.
+    fn abandoned(&mut self) {
+        self.closed(true);
+        self.output = WriteQueue::default();
+    }
+
+    /// Transition: the handshake failed; a server answers with the
+    /// error's status.
     fn handshake_failed(&mut self, err: HandshakeError) -> Error {
         if self.role == Role::Server {
             if let Ok(bytes) = Reject::for_error(&err).encode() {
                 self.output.extend(&bytes);
             }
         }
-        self.state = ReadyState::Closed;
-        self.failed = true;
-        self.input.clear();
+        self.closed(true);
         Error::Handshake(err)
     }
 
-    /// Fails the connection (section 7.1.7): queue a close frame with the
-    /// violation's code unless one was sent, and stop reading.
+    /// Transition: the peer broke the protocol (section 7.1.7): queue a
+    /// close frame with the violation's code unless one was sent, and stop
+    /// reading.
     fn fail_with(&mut self, violation: ProtocolError) -> Error {
-        if !self.close_sent {
+        if let State::Open = self.state {
             let reason = violation.to_string();
             let mut cut = reason.len().min(MAX_REASON_LEN);
             while !reason.is_char_boundary(cut) {
                 cut -= 1;
             }
             self.write_close(violation.close_code(), &reason[..cut]);
-            self.close_sent = true;
         }
-        self.state = ReadyState::Closed;
-        self.failed = true;
         self.frame = None;
         self.assembly = None;
-        self.input.clear();
+        self.closed(true);
         Error::Protocol(violation)
     }
+
+    /// Transition: the transport ended before the close handshake did.
+    fn transport_ended(&mut self) -> Error {
+        self.closed(true);
+        Error::AbnormalClosure
+    }
+
+    /// Where every closing transition ends: nothing more is read.
+    fn closed(&mut self, failed: bool) {
+        self.state = State::Closed { failed };
+        self.input.clear();
+    }
+
+    // ----------------------------------------------------------------
 
     /// Whether the transport should now be closed by this end: the
     /// connection is closed, its output is written, and either this is the
@@ -257,9 +345,12 @@ impl Connection {
     /// or the peer already closed its side. A client otherwise waits for the
     /// server to close, with a timeout.
     pub fn should_close_transport(&self) -> bool {
-        self.state == ReadyState::Closed
-            && self.output.is_empty()
-            && (self.role == Role::Server || self.failed || self.eof)
+        match self.state {
+            State::Closed { failed } => {
+                self.output.is_empty() && (self.role == Role::Server || failed || self.eof)
+            }
+            _ => false,
+        }
     }
 
     /// Releases the large read and write buffers if they are empty.

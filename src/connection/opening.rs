@@ -2,17 +2,16 @@
 //! the input and checked (a client's response, a server's request), and a
 //! server's answer to the request (`accept`, `reject`).
 
-use super::{Connection, Handshake};
+use super::{Connection, State};
 use crate::error::Error;
 use crate::handshake::{
     self, parse_request, parse_response, validate_request, Accept, HandshakeError, Reject,
 };
 use crate::message::Event;
-use crate::state::ReadyState;
 
 impl Connection {
     pub(super) fn next_handshake_event(&mut self) -> Result<Option<Event>, Error> {
-        if matches!(self.handshake, Handshake::ServerAwaitingDecision(_)) {
+        if let State::AwaitingDecision(_) = self.state {
             return Ok(None);
         }
         let max = self.config.max_handshake_size;
@@ -26,19 +25,19 @@ impl Connection {
             }
         };
         let head = self.input.split_to(end);
-        match &self.handshake {
-            Handshake::Client { key, protocols } => match parse_response(&head, key, protocols) {
-                Ok(response) => {
-                    self.protocol = response.protocol().map(str::to_owned);
-                    self.handshake = Handshake::Done;
-                    self.state = ReadyState::Open;
-                    Ok(Some(Event::Open(response)))
+        match &self.state {
+            State::AwaitingResponse { key, protocols } => {
+                match parse_response(&head, key, protocols) {
+                    Ok(response) => {
+                        self.opened(response.protocol().map(str::to_owned));
+                        Ok(Some(Event::Open(response)))
+                    }
+                    Err(e) => Err(self.handshake_failed(e)),
                 }
-                Err(e) => Err(self.handshake_failed(e)),
-            },
+            }
             _ => match parse_request(&head) {
                 Ok(request) => {
-                    self.handshake = Handshake::ServerAwaitingDecision(request.clone());
+                    self.request_received(request.clone());
                     Ok(Some(Event::Request(request)))
                 }
                 Err(e) => Err(self.handshake_failed(e)),
@@ -53,8 +52,8 @@ impl Connection {
     /// `accept` (a subprotocol the client did not offer, a bad header)
     /// returns an error and leaves the request pending.
     pub fn accept(&mut self, accept: Accept) -> Result<(), Error> {
-        let Handshake::ServerAwaitingDecision(request) = &self.handshake else {
-            return Err(Error::NotOpen(self.state));
+        let State::AwaitingDecision(request) = &self.state else {
+            return Err(Error::NotOpen(self.ready_state()));
         };
         let key = match validate_request(request) {
             Ok(key) => key,
@@ -62,25 +61,19 @@ impl Connection {
         };
         let bytes = accept.encode(request, key)?;
         self.output.extend(&bytes);
-        self.protocol = accept.chosen_protocol().map(str::to_owned);
-        self.handshake = Handshake::Done;
-        self.state = ReadyState::Open;
-        // Frames may have come in behind the request.
-        self.input.start_unmasking();
+        self.opened(accept.chosen_protocol().map(str::to_owned));
         Ok(())
     }
 
     /// Server: answers the request with a plain HTTP response instead of
     /// upgrading; the connection is then closed.
     pub fn reject(&mut self, reject: Reject) -> Result<(), Error> {
-        if !matches!(self.handshake, Handshake::ServerAwaitingDecision(_)) {
-            return Err(Error::NotOpen(self.state));
+        if !matches!(self.state, State::AwaitingDecision(_)) {
+            return Err(Error::NotOpen(self.ready_state()));
         }
         let bytes = reject.encode()?;
         self.output.extend(&bytes);
-        self.handshake = Handshake::Done;
-        self.state = ReadyState::Closed;
-        self.input.clear();
+        self.rejected();
         Ok(())
     }
 }

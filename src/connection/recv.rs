@@ -5,14 +5,14 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::{addressable, Assembly, Connection, PartialFrame};
+use super::{addressable, Assembly, Connection, FrontFrame, Pending, State};
 use crate::close;
 use crate::error::{Error, ProtocolError};
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
 use crate::inbound::InputTail;
 use crate::kernels::borrow::str_or_back;
 use crate::message::{Event, EventRef, Message, MessageKind, MessageRef};
-use crate::state::{ReadyState, Role};
+use crate::state::Role;
 use crate::utf8::Utf8Bytes;
 
 /// Where `next_event_ref` finds a lendable frame's payload: 16 bytes, so
@@ -32,17 +32,31 @@ enum LentKind {
     Pong,
 }
 
+/// What [`Connection::next_fast`] found.
 enum Fast {
+    /// A frame to lend or hand over as it is.
     Lend(Lendable),
+    /// Nothing more to read.
     Drained,
+    /// Anything else: see [`Connection::next_general`].
     General,
+}
+
+/// What [`Connection::next_general`] found.
+enum General {
+    /// An event to report.
+    Event(Event),
+    /// A frame to lend or hand over as it is.
+    Lend(Lendable),
+    /// Nothing more to read now.
+    Drained,
 }
 
 impl Connection {
     /// Appends received bytes. Bytes received after the connection closed
     /// are dropped.
     pub fn receive(&mut self, data: &[u8]) {
-        if self.state != ReadyState::Closed {
+        if !self.is_closed() {
             self.input.receive(data);
         }
     }
@@ -68,7 +82,7 @@ impl Connection {
     /// If `n` exceeds the length of the last `read_buf()`.
     pub fn commit(&mut self, n: usize) {
         self.input.commit(n);
-        if self.state == ReadyState::Closed {
+        if self.is_closed() {
             self.input.clear();
         }
     }
@@ -92,7 +106,7 @@ impl Connection {
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
     pub fn message_in_progress(&self) -> bool {
-        matches!(self.state, ReadyState::Open | ReadyState::Closing)
+        self.reads_frames()
             && (self.input.len() > 0 || self.frame.is_some() || self.assembly.is_some())
     }
 
@@ -147,7 +161,7 @@ impl Connection {
     pub fn receive_with<R>(&mut self, fill: impl FnOnce(&mut InputTail<'_>) -> R) -> R {
         let frame_remaining = self.frame_remaining();
         let result = self.input.receive_with(frame_remaining, fill);
-        if self.state == ReadyState::Closed {
+        if self.is_closed() {
             self.input.clear();
         }
         result
@@ -181,36 +195,51 @@ impl Connection {
     /// Everything else `next_event` may report: errors, handshake and
     /// close events, fragmented messages.
     fn next_event_general(&mut self) -> Result<Option<Event>, Error> {
-        if let Some(violation) = self.violation.take() {
-            return Err(self.fail_with(violation));
-        }
-        match self.state {
-            ReadyState::Connecting => self.next_handshake_event(),
-            ReadyState::Closed => Ok(None),
-            ReadyState::Open | ReadyState::Closing => loop {
-                let Some(frame) = self.next_frame_general()? else {
-                    return Ok(None);
-                };
-                match self.take_frame(frame) {
-                    Ok(Some(event)) => return Ok(Some(event)),
-                    Ok(None) => {}
-                    Err(violation) => return Err(self.fail_with(violation)),
-                }
-            },
+        match self.next_general(false)? {
+            General::Event(event) => Ok(Some(event)),
+            General::Lend(frame) => self.take_lendable(frame),
+            General::Drained => Ok(None),
         }
     }
 
-    /// The next complete frame for the general paths: the one the fast path
-    /// decoded and left, or the next in the input; `None` once the input is
-    /// drained. An error has failed the connection.
-    fn next_frame_general(&mut self) -> Result<Option<PartialFrame>, Error> {
-        if let Some(frame) = self.frame_ready.take() {
-            return Ok(Some(frame));
+    /// The one general receive loop, behind both `next_event` and
+    /// `next_event_ref`: the pending violation or frame the fast path left,
+    /// the handshake, then frames until one yields an event. With `lend`,
+    /// a frame that can be lent is handed back as it is, not taken.
+    fn next_general(&mut self, lend: bool) -> Result<General, Error> {
+        let mut pending = match self.pending.take() {
+            Some(Pending::Violation(violation)) => return Err(self.fail_with(violation)),
+            Some(Pending::Frame(frame)) => Some(frame),
+            None => None,
+        };
+        if self.is_closed() {
+            return Ok(General::Drained);
         }
-        match self.next_complete_frame() {
-            Ok(Some(frame)) => Ok(Some(frame)),
-            Ok(None) => self.input_drained().map(|()| None),
-            Err(violation) => Err(self.fail_with(violation)),
+        if !self.reads_frames() {
+            let event = self.next_handshake_event()?;
+            return Ok(event.map_or(General::Drained, General::Event));
+        }
+        loop {
+            let frame = match pending.take() {
+                Some(frame) => frame,
+                None => match self.next_complete_frame() {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => return self.input_drained().map(|()| General::Drained),
+                    Err(violation) => return Err(self.fail_with(violation)),
+                },
+            };
+            if lend {
+                match self.lendable(&frame) {
+                    Ok(Some(lendable)) => return Ok(General::Lend(lendable)),
+                    Ok(None) => {}
+                    Err(violation) => return Err(self.fail_with(violation)),
+                }
+            }
+            match self.take_frame(frame) {
+                Ok(Some(event)) => return Ok(General::Event(event)),
+                Ok(None) => {}
+                Err(violation) => return Err(self.fail_with(violation)),
+            }
         }
     }
 
@@ -218,8 +247,9 @@ impl Connection {
     /// (see [`take_payload`](Self::take_payload)).
     #[inline(always)]
     fn take_lendable(&mut self, frame: Lendable) -> Result<Option<Event>, Error> {
-        // The same steps as `take_text` and `take_payload`, written out: built
-        // from those two, this path measured 8-10 ns slower a small frame.
+        // The same steps as `take_text` and `take_payload`, written out:
+        // built from those two, this path is measurably slower a small frame
+        // (rows `decode_masked_binary/rfc6455/16B` and `.../125B`).
         let (start, end) = (frame.start as usize, frame.end);
         let payload = if end - start <= COPY_MAX {
             let bytes = &self.input.lend(end)[start..];
@@ -273,8 +303,9 @@ impl Connection {
     /// ```
     // Inlined, so that the common case (a whole message in one frame) comes
     // back to the caller in registers: returned through memory from a
-    // call, the event cost a store-forwarding stall, a fifth of a small
-    // frame's time. The work happens out of line, in `next_fast`.
+    // call, the event costs a store-forwarding stall (row
+    // `decode_masked_binary/rfc6455_borrowed/16B`). The work happens out
+    // of line, in `next_fast`.
     #[inline(always)]
     pub fn next_event_ref(&mut self) -> Result<Option<EventRef<'_>>, Error> {
         match self.next_fast() {
@@ -284,62 +315,40 @@ impl Connection {
         }
     }
 
-    /// The common cases of `next_event_ref`, answered in 16 bytes.
+    /// The common cases of both `next_event` and `next_event_ref`,
+    /// answered in 16 bytes (so in registers); anything else is left in
+    /// the pending slot for [`next_general`](Self::next_general).
     fn next_fast(&mut self) -> Fast {
         self.lent = None;
-        if !matches!(self.state, ReadyState::Open | ReadyState::Closing) {
+        if !self.reads_frames() {
             return Fast::General;
         }
-        match self.next_complete_frame() {
+        let pending = match self.next_complete_frame() {
             Ok(Some(frame)) => match self.lendable(&frame) {
-                Ok(Some(lendable)) => Fast::Lend(lendable),
+                Ok(Some(lendable)) => return Fast::Lend(lendable),
                 // Decoded, not taken: the general path takes it from here.
-                Ok(None) => {
-                    self.frame_ready = Some(frame);
-                    Fast::General
-                }
-                Err(violation) => {
-                    self.violation = Some(violation);
-                    Fast::General
-                }
+                Ok(None) => Pending::Frame(frame),
+                Err(violation) => Pending::Violation(violation),
             },
-            Ok(None) => Fast::Drained,
-            Err(violation) => {
-                self.violation = Some(violation);
-                Fast::General
-            }
-        }
+            Ok(None) => return Fast::Drained,
+            Err(violation) => Pending::Violation(violation),
+        };
+        self.pending = Some(pending);
+        Fast::General
     }
 
     /// Everything else `next_event_ref` may report: errors, handshake and
-    /// close events, fragmented messages.
+    /// close events, fragmented messages (lent from where they were
+    /// reassembled).
     fn next_event_ref_general(&mut self) -> Result<Option<EventRef<'_>>, Error> {
-        if let Some(violation) = self.violation.take() {
-            return Err(self.fail_with(violation));
-        }
-        if !matches!(self.state, ReadyState::Open | ReadyState::Closing) {
-            return Ok(self
-                .next_event()?
-                .map(|event| EventRef::Other(Box::new(event))));
-        }
-        loop {
-            let Some(frame) = self.next_frame_general()? else {
-                return Ok(None);
-            };
-            match self.lendable(&frame) {
-                Ok(Some(lendable)) => return self.lend(lendable),
-                Ok(None) => {}
-                Err(violation) => return Err(self.fail_with(violation)),
+        match self.next_general(true)? {
+            General::Lend(frame) => self.lend(frame),
+            General::Event(Event::Message(message)) => {
+                let message = self.lent.insert(message);
+                Ok(Some(EventRef::Message(message.as_ref())))
             }
-            match self.take_frame(frame) {
-                Ok(Some(Event::Message(message))) => {
-                    let message = self.lent.insert(message);
-                    return Ok(Some(EventRef::Message(message.as_ref())));
-                }
-                Ok(Some(event)) => return Ok(Some(EventRef::Other(Box::new(event)))),
-                Ok(None) => {}
-                Err(violation) => return Err(self.fail_with(violation)),
-            }
+            General::Event(event) => Ok(Some(EventRef::Other(Box::new(event)))),
+            General::Drained => Ok(None),
         }
     }
 
@@ -348,7 +357,7 @@ impl Connection {
     /// what receiving it entails (checks the text, answers the ping) and
     /// says where its payload is.
     #[inline(always)]
-    fn lendable(&mut self, frame: &PartialFrame) -> Result<Option<Lendable>, ProtocolError> {
+    fn lendable(&mut self, frame: &FrontFrame) -> Result<Option<Lendable>, ProtocolError> {
         let header = frame.header;
         let (start, end) = (header.header_len, frame.end());
         let kind = match header.opcode {
@@ -401,11 +410,8 @@ impl Connection {
     // not its hot path.
     #[inline(never)]
     fn input_drained(&mut self) -> Result<(), Error> {
-        if self.eof && !self.close_received {
-            self.state = ReadyState::Closed;
-            self.failed = true;
-            self.input.clear();
-            return Err(Error::AbnormalClosure);
+        if self.eof {
+            return Err(self.transport_ended());
         }
         self.input.shrink_if_unused();
         Ok(())
@@ -416,10 +422,7 @@ impl Connection {
     // Inlined: returning frames and events through memory from a call
     // costs store-forwarding stalls worth half of a small frame's time.
     #[inline(always)]
-    fn next_complete_frame(&mut self) -> Result<Option<PartialFrame>, ProtocolError> {
-        if self.close_received {
-            return Ok(None);
-        }
+    fn next_complete_frame(&mut self) -> Result<Option<FrontFrame>, ProtocolError> {
         let mut frame = match self.frame {
             Some(frame) => frame,
             None => {
@@ -463,7 +466,7 @@ impl Connection {
     /// [`Inbound::front_header`] and [`start_frame`](Self::start_frame),
     /// which also judge every frame this one turns away.
     #[inline(always)]
-    fn whole_short_message(&mut self) -> Option<PartialFrame> {
+    fn whole_short_message(&mut self) -> Option<FrontFrame> {
         if self.assembly.is_some() {
             return None;
         }
@@ -471,7 +474,7 @@ impl Connection {
         let header = self
             .input
             .whole_short_message(self.role == Role::Server, max_len)?;
-        Some(PartialFrame {
+        Some(FrontFrame {
             header,
             validated: 0,
         })
@@ -481,7 +484,7 @@ impl Connection {
     // Inlined: returning frames and events through memory from a call
     // costs store-forwarding stalls worth half of a small frame's time.
     #[inline(always)]
-    fn take_frame(&mut self, frame: PartialFrame) -> Result<Option<Event>, ProtocolError> {
+    fn take_frame(&mut self, frame: FrontFrame) -> Result<Option<Event>, ProtocolError> {
         let header = frame.header;
         let (start, end) = (header.header_len, frame.end());
         if header.opcode == OpCode::Text && header.fin {
@@ -538,7 +541,7 @@ impl Connection {
 
     /// Checks a new header against the role, extensions, fragmentation
     /// state and limits, before any of its payload is buffered.
-    fn start_frame(&mut self, header: FrameHeader) -> Result<PartialFrame, ProtocolError> {
+    fn start_frame(&mut self, header: FrameHeader) -> Result<FrontFrame, ProtocolError> {
         if header.rsv != 0 {
             return Err(ProtocolError::ReservedBits(header.rsv));
         }
@@ -574,7 +577,7 @@ impl Connection {
         if header.opcode == OpCode::Text {
             self.recv_utf8.reset();
         }
-        Ok(PartialFrame {
+        Ok(FrontFrame {
             header,
             validated: 0,
         })
@@ -583,7 +586,7 @@ impl Connection {
     #[inline(always)] // see next_complete_frame
     fn complete_frame(
         &mut self,
-        frame: PartialFrame,
+        frame: FrontFrame,
         payload: Bytes,
     ) -> Result<Option<Event>, ProtocolError> {
         let header = frame.header;
@@ -640,23 +643,15 @@ impl Connection {
             OpCode::Pong => Ok(Some(Event::Pong(payload))),
             OpCode::Close => {
                 let frame = close::parse_payload(payload)?;
-                if !self.close_sent {
-                    match &frame {
-                        Some(f) => self.write_close(f.code, &f.reason.clone()),
-                        None => self.write_frame(OpCode::Close, true, &[]),
-                    }
-                    self.close_sent = true;
-                }
-                self.close_received = true;
-                self.state = ReadyState::Closed;
-                self.input.clear();
+                self.received_close(&frame);
                 Ok(Some(Event::Close(frame)))
             }
         }
     }
 
     fn answer_ping(&mut self, payload: &[u8]) {
-        if self.config.auto_pong && !self.close_sent {
+        // Not once this end has sent its close.
+        if self.config.auto_pong && matches!(self.state, State::Open) {
             self.write_frame(OpCode::Pong, true, payload);
         }
     }

@@ -6,12 +6,11 @@ use std::io::IoSlice;
 
 use rand::RngCore;
 
-use super::Connection;
+use super::{Connection, State};
 use crate::close::{self, CloseCode};
 use crate::error::Error;
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, MAX_SHORT_PAYLOAD};
 use crate::message::{Message, MessageKind};
-use crate::outbound::WriteQueue;
 use crate::state::ReadyState;
 
 impl Connection {
@@ -45,8 +44,8 @@ impl Connection {
     }
 
     pub(super) fn check_sendable(&self, payload_len: usize) -> Result<(), Error> {
-        if self.state != ReadyState::Open {
-            return Err(Error::NotOpen(self.state));
+        if !matches!(self.state, State::Open) {
+            return Err(Error::NotOpen(self.ready_state()));
         }
         let buffered = self.output.len();
         if buffered > 0 && buffered + payload_len > self.config.max_buffered_amount {
@@ -192,19 +191,9 @@ impl Connection {
     /// ```
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         close::validate_outgoing(code, reason)?;
-        match self.state {
-            ReadyState::Connecting => {
-                // Abandon the handshake: an unsent request is not sent.
-                self.state = ReadyState::Closed;
-                self.failed = true;
-                self.input.clear();
-                self.output = WriteQueue::default();
-            }
-            ReadyState::Open => {
-                self.write_close(code, reason);
-                self.close_sent = true;
-                self.state = ReadyState::Closing;
-            }
+        match self.ready_state() {
+            ReadyState::Connecting => self.abandoned(),
+            ReadyState::Open => self.sent_close(code, reason),
             ReadyState::Closing | ReadyState::Closed => {}
         }
         Ok(())
