@@ -20,21 +20,29 @@
 //! socket, a thread or a clock:
 //!
 //! ```text
-//!  socket bytes ─> read buffer ─> frame decoder ─> message assembler ─> Event
-//!                  (unmask)        (frame)          (utf8, close, limits)
-//!  app calls ─> Connection::send_* ─> frame encoder ─> output queue ─> socket bytes
+//!  socket bytes ─> inbound (read buffer; a server unmasks as bytes land) ─> frame at the front
+//!       ─> connection (header judged; message assembly, UTF-8, limits) ─> Event / EventRef
+//!  app calls ─> Connection::send_* ─> frame encoder (a client masks) ─> outbound queue ─> socket bytes
 //! ```
 //!
-//! | module | owns |
+//! Public modules are the ones that are the natural path to their names:
+//! [`handshake`], [`frame`], [`mask`], [`utf8`] and the adapter, [`blocking`].
+//! Everything else is re-exported here, once.
+//!
+//! | file | owns |
 //! |---|---|
-//! | [`handshake`] | key and accept computation, client request and response check, server request parsing, accept/reject |
-//! | [`frame`] | frame header decode/encode, opcodes, length forms |
-//! | [`mask`] | the masking kernel |
-//! | `unmask` (private) | a server's unmasking of payloads as they arrive, fused with the copy into the read buffer |
-//! | [`utf8`] | incremental, fail-fast UTF-8 validation; [`Utf8Bytes`] |
-//! | `kernels` (private) | the one module allowed `unsafe`: the masking loops built for AVX2, checked text wrapped as a `str`, and a lent text checked once |
-//! | [`close`] | [`CloseCode`], what may be sent and received |
-//! | [`connection`] | the state machine: [`ReadyState`], [`Config`] limits, reassembly, auto-pong, close handshake, output queue |
+//! | `lib.rs` | these docs, the re-exports, the lint policy |
+//! | `state.rs` | [`Role`], [`ReadyState`], [`Config`] |
+//! | `message.rs` | [`Message`], [`MessageRef`], [`Event`], [`EventRef`], [`MessageKind`] |
+//! | `error.rs` | [`Error`], [`ProtocolError`] |
+//! | `close.rs` | [`CloseCode`], [`CloseFrame`], what may be sent and received, the close code of each error |
+//! | `connection/` | [`Connection`]: `mod.rs` (the struct, constructors, every state transition), `recv.rs`, `send.rs`, `opening.rs` |
+//! | `inbound/` | the read buffer and unmasking on arrival, as one stage; [`InputTail`] |
+//! | `outbound.rs` | the write queue: small frames coalesced, large payloads by reference, vectored writes |
+//! | [`frame`] | every frame header read and write: opcodes, length forms |
+//! | [`handshake`] | key and accept, client request and response check, server request parsing, accept/reject |
+//! | [`mask`], [`utf8`] | safe front ends of the kernels; incremental UTF-8 validation, [`Utf8Bytes`] |
+//! | `kernels/` | the one module allowed `unsafe`: masking loops built for AVX2, UTF-8 checks that make a `str` once, a lent text checked once; imports nothing of the crate |
 //! | [`blocking`] | `WebSocket<S: Transport>` over any stream that can time out, client `connect` (TLS, proxy tunnels), server `accept` (TLS); imports the core, never the reverse |
 //! | `tls` (feature `tls`) | rustls configurations with the `ring` provider; TLS errors in words |
 //! | `tokio` (feature `tokio`) | the async `WebSocket<S: AsyncRead + AsyncWrite>`: cancel-safe `recv`, `split`, timers on tokio's clock; imports the core, never the reverse |
@@ -82,8 +90,8 @@
 #![deny(missing_docs)]
 
 pub mod blocking;
-pub mod close;
-pub mod connection;
+mod close;
+mod connection;
 #[cfg(feature = "deflate")]
 mod deflate;
 mod error;
@@ -102,10 +110,10 @@ pub mod tokio;
 pub mod utf8;
 
 pub use bytes::Bytes;
-pub use close::{CloseCode, CloseFrame};
+pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 pub use connection::Connection;
 pub use error::{Error, ProtocolError, TlsError, TlsErrorKind};
-pub use handshake::{Accept, ClientRequest, Reject, Request, Response};
+pub use handshake::{Accept, ClientRequest, HandshakeError, Headers, Reject, Request, Response};
 pub use inbound::InputTail;
 pub use message::{Event, EventRef, Message, MessageKind, MessageRef};
 pub use state::{Config, ReadyState, Role};

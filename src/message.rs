@@ -164,6 +164,7 @@ pub enum Event {
 /// What [`Connection::next_event_ref`](crate::Connection::next_event_ref) reports: data messages, pings and
 /// pongs lent from the connection's buffer, anything else owned.
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EventRef<'a> {
     /// A complete message.
     Message(MessageRef<'a>),

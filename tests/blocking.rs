@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rfc6455::blocking::{
     connect, ClientBuilder, CloseEvent, Handler, ServerBuilder, Transport, WebSocket,
 };
-use rfc6455::handshake::HandshakeError;
+use rfc6455::HandshakeError;
 use rfc6455::{
     Accept, CloseCode, Config, Connection, Error, Event, Message, ReadyState, Reject, Role,
 };

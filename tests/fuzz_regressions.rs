@@ -1,7 +1,8 @@
 //! Inputs the fuzz targets (fuzz/, run by scripts/fuzz.sh) found to break
 //! an invariant, reduced by hand and replayed through the public API.
 
-use rfc6455::handshake::{accept_key, HandshakeError};
+use rfc6455::handshake::accept_key;
+use rfc6455::HandshakeError;
 use rfc6455::{Accept, ClientRequest, Config, Connection, Error, Event, ReadyState};
 
 /// Everything the connection queued, consumed.

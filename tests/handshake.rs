@@ -5,7 +5,8 @@ mod common;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use common::*;
-use rfc6455::handshake::{accept_key, HandshakeError};
+use rfc6455::handshake::accept_key;
+use rfc6455::HandshakeError;
 use rfc6455::{
     Accept, ClientRequest, CloseCode, Config, Connection, Error, Event, Message, ReadyState,
     Reject, Role,

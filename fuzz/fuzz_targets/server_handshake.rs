@@ -21,7 +21,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rfc6455::handshake::{accept_key, HandshakeError};
+use rfc6455::handshake::accept_key;
+use rfc6455::HandshakeError;
 use rfc6455::{Accept, Connection, Error, Event, ReadyState, Role};
 use rfc6455_fuzz::{
     check_output, drain_frames, head_verdict, model, parse_output, small_config, take_output, Ev,

@@ -170,7 +170,7 @@ impl Connection {
     /// Records that the peer closed its side of the transport. Unless the
     /// close handshake completed first, the next call to
     /// [`next_event`](Self::next_event) reports [`Error::AbnormalClosure`]
-    /// (or [`HandshakeError::Incomplete`] during the handshake).
+    /// (or [`HandshakeError::Incomplete`](crate::HandshakeError::Incomplete) during the handshake).
     pub fn receive_eof(&mut self) {
         self.eof = true;
     }
