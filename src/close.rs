@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::error::{Error, ProtocolError};
-use crate::Utf8Bytes;
+use crate::utf8::Utf8Bytes;
 
 /// A WebSocket close status code.
 ///

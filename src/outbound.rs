@@ -16,6 +16,8 @@ use crate::mask::{self, mask_copy_short};
 /// small writes, so an idle connection does not keep the memory a large
 /// burst needed.
 const IDLE_CAPACITY: usize = 64 * 1024;
+/// What [`WriteQueue::shrink`] lets an empty tail keep.
+const SHRUNK_CAPACITY: usize = 4 * 1024;
 /// The largest frame with a 7-bit length: header, mask, payload.
 const SHORT_FRAME: usize = 2 + 4 + MAX_SHORT_PAYLOAD;
 /// A size class below it, for the smallest frames.
@@ -115,7 +117,7 @@ impl WriteQueue {
         mask: Option<[u8; 4]>,
     ) {
         // The tiniest frames (acks, heartbeats) get a smaller block to
-        // zero: measured 5-15% faster at 16 bytes.
+        // zero (row `encode_client_masked/rfc6455_send_binary/16B`).
         if header_len + payload.len() <= TINY_FRAME {
             self.extend_short::<TINY_FRAME>(header, header_len, payload, mask)
         } else {
@@ -296,10 +298,11 @@ impl WriteQueue {
         self.staged_recently = false;
     }
 
-    /// Releases a large tail and the stage if everything was written.
+    /// Releases the tail (unless it is small) and the stage if everything
+    /// was written.
     pub(crate) fn shrink(&mut self) {
         if self.is_empty() {
-            if self.tail.capacity() > IDLE_CAPACITY {
+            if self.tail.capacity() > SHRUNK_CAPACITY {
                 self.tail = Vec::new();
                 self.head = 0;
             }

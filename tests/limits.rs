@@ -243,10 +243,17 @@ fn pump(from: &mut Connection, to: &mut Connection) {
 
 /// A client and a server after a 1 MiB message went there and back.
 fn after_a_large_exchange() -> (Connection, Connection) {
+    let (client, server) = after_an_exchange_of(1 << 20);
+    assert!(client.buffer_capacity() >= 1 << 20);
+    (client, server)
+}
+
+/// A client and a server after a message of `len` bytes went there and
+/// back (the echo shares the received payload, as an echo server does).
+fn after_an_exchange_of(len: usize) -> (Connection, Connection) {
     let mut client = Connection::open(Role::Client, Config::default());
     let mut server = Connection::open(Role::Server, Config::default());
-    client.send_binary(&vec![5u8; 1 << 20]).unwrap();
-    assert!(client.buffer_capacity() >= 1 << 20);
+    client.send_binary(&vec![5u8; len]).unwrap();
     pump(&mut client, &mut server);
     let message = match server.next_event().unwrap() {
         Some(rfc6455::Event::Message(m)) => m,
@@ -255,7 +262,7 @@ fn after_a_large_exchange() -> (Connection, Connection) {
     server.send(message).unwrap();
     pump(&mut server, &mut client);
     assert!(
-        matches!(client.next_event().unwrap(), Some(rfc6455::Event::Message(m)) if m.len() == 1 << 20)
+        matches!(client.next_event().unwrap(), Some(rfc6455::Event::Message(m)) if m.len() == len)
     );
     assert_eq!(server.next_event().unwrap(), None);
     assert_eq!(client.next_event().unwrap(), None);
@@ -295,6 +302,53 @@ fn large_buffers_are_kept_while_needed_then_shrink_back() {
     ));
     assert_eq!(client.next_event().unwrap(), None);
     assert_idle_size([("client", &client), ("server", &server)]);
+}
+
+/// One round of small messages both ways.
+fn small_round(client: &mut Connection, server: &mut Connection) {
+    client.send_text("small").unwrap();
+    pump(client, server);
+    assert!(matches!(
+        server.next_event().unwrap(),
+        Some(rfc6455::Event::Message(_))
+    ));
+    assert_eq!(server.next_event().unwrap(), None);
+    server.send_text("small").unwrap();
+    pump(server, client);
+    assert!(matches!(
+        client.next_event().unwrap(),
+        Some(rfc6455::Event::Message(_))
+    ));
+    assert_eq!(client.next_event().unwrap(), None);
+}
+
+/// The bounds the README states for an idle connection, after messages of
+/// every power of two from 1 KiB to 1 MiB: once traffic turns small, at
+/// most 64 KiB of read buffer and 64 KiB of write queue are kept; after
+/// `shrink_buffers`, at most 8 KiB in all.
+#[test]
+fn idle_buffers_are_bounded_whatever_size_came_before() {
+    for shift in 10..=20 {
+        let len = 1 << shift;
+        let (mut client, mut server) = after_an_exchange_of(len);
+        small_round(&mut client, &mut server);
+        for (name, conn) in [("client", &client), ("server", &server)] {
+            let held = conn.buffer_capacity();
+            assert!(
+                held <= 128 * 1024,
+                "{name} holds {held} bytes after {len}-byte messages and a small round"
+            );
+        }
+        client.shrink_buffers();
+        server.shrink_buffers();
+        for (name, conn) in [("client", &client), ("server", &server)] {
+            let held = conn.buffer_capacity();
+            assert!(
+                held <= 8 * 1024,
+                "{name} holds {held} bytes after {len}-byte messages and shrink_buffers"
+            );
+        }
+    }
 }
 
 #[test]

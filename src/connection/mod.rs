@@ -20,6 +20,7 @@ use crate::outbound::WriteQueue;
 use crate::state::{Config, ReadyState, Role};
 use crate::utf8::Utf8Validator;
 
+mod assemble;
 mod opening;
 mod recv;
 mod send;
@@ -353,13 +354,15 @@ impl Connection {
         }
     }
 
-    /// Releases the large read and write buffers if they are empty.
+    /// Releases the read and write buffers if they are empty, down to at
+    /// most 8 KiB in all, whatever traffic came before.
     ///
     /// A buffer that grew for a large message is kept while large messages
     /// keep coming (growing it anew for each costs more than the copy), and
-    /// given back once traffic turns small. Call this when the connection
-    /// goes quiet to bring it back to its idle size at once; the blocking
-    /// adapter does when its heartbeat finds the connection idle.
+    /// given back once traffic turns small, down to at most 64 KiB each.
+    /// Call this when the connection goes quiet to bring it down to 8 KiB at
+    /// once; the blocking adapter does when its heartbeat finds the
+    /// connection idle.
     ///
     /// ```
     /// use rfc6455::{Config, Connection, Role};

@@ -229,8 +229,8 @@ impl ReadBuffer {
     /// Called whenever the input is drained: releases a large buffer that
     /// was not needed by the input that arrived since the last time. A run
     /// of large messages so keeps reusing one allocation (freeing it after
-    /// each, and growing a new one, cost page faults that tripled a 1 MiB
-    /// echo's time), while a connection whose traffic turned small gives it
+    /// each, and growing a new one, cost page faults that showed in the
+    /// e2e bench's 1 MiB echo), while a connection whose traffic turned small gives it
     /// back. Polling again with nothing new received changes nothing.
     pub(super) fn shrink_if_unused(&mut self) {
         if !std::mem::take(&mut self.received) || std::mem::take(&mut self.used_large) {
@@ -239,9 +239,10 @@ impl ReadBuffer {
         self.shrink();
     }
 
-    /// Releases a large buffer if it is empty.
+    /// Releases the buffer if it is empty and larger than the smallest
+    /// read, whatever size it kept while traffic flowed.
     pub(super) fn shrink(&mut self) {
-        if self.filled == self.start && self.allocated > IDLE_CAPACITY {
+        if self.filled == self.start && self.allocated > MIN_READ {
             self.start = 0;
             self.filled = 0;
             self.buf = BytesMut::new();

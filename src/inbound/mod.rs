@@ -184,7 +184,7 @@ impl Inbound {
         self.buf.shrink_if_unused();
     }
 
-    /// Releases a large buffer if it is empty.
+    /// Releases the buffer if it is empty and larger than one small read.
     pub(crate) fn shrink(&mut self) {
         self.buf.shrink();
     }
