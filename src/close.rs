@@ -1,4 +1,6 @@
-//! Close codes (RFC 6455 section 7.4) and the close frame payload.
+//! Close codes (RFC 6455 section 7.4), the close frame payload (parsed and
+//! checked), and the close code each [`Error`] and [`ProtocolError`] is
+//! answered or reported with.
 //!
 //! Two different rules apply to a close code: which codes may travel on the
 //! wire at all ([`CloseCode::is_valid_on_wire`]), and which ones an

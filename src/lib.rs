@@ -26,7 +26,8 @@
 //! ```
 //!
 //! Public modules are the ones that are the natural path to their names:
-//! [`handshake`], [`frame`], [`mask`], [`utf8`] and the adapter, [`blocking`].
+//! [`handshake`], [`frame`], [`mask`], [`utf8`], and the adapters and their
+//! settings: [`blocking`], `tokio` (feature `tokio`), `tls` (feature `tls`).
 //! Everything else is re-exported here, once.
 //!
 //! | file | owns |
@@ -72,7 +73,7 @@
 //! client.send_text("ping?")?;
 //! pump(&mut client, &mut server);
 //! let Some(Event::Message(msg)) = server.next_event()? else { panic!() };
-//! server.send(msg)?; // echo, without copying the payload
+//! server.send(msg)?; // echo it as received
 //! pump(&mut server, &mut client);
 //! assert_eq!(client.next_event()?, Some(Event::Message(Message::from("ping?"))));
 //!

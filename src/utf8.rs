@@ -1,5 +1,7 @@
 //! UTF-8 for text messages: an incremental validator that fails fast, and
-//! [`Utf8Bytes`], the zero-copy string type that text messages arrive in.
+//! [`Utf8Bytes`], the shared string type that text messages arrive in. The
+//! checks themselves are the kernels' (`kernels/text.rs`); this is their
+//! safe front end.
 //!
 //! A text message may be split across frames and a frame across reads, so a
 //! code point can straddle any boundary. The validator carries at most three
@@ -115,8 +117,10 @@ impl Utf8Validator {
     }
 }
 
-/// An immutable UTF-8 string that shares its storage with the buffer it was
-/// received in, so handing a text message to the caller copies nothing.
+/// An immutable UTF-8 string that can share its storage with the buffer it
+/// was received in: a received text of more than 128 bytes reaches the
+/// caller without a copy (a shorter one is copied out, which costs less
+/// than sharing the buffer).
 ///
 /// It dereferences to `str`.
 ///

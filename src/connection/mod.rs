@@ -1,5 +1,7 @@
-//! The connection state machine: the one place where bytes become frames,
-//! frames become messages, and application calls become bytes.
+//! The connection state machine: the one place where frames become
+//! messages and application calls become frames. This file holds the
+//! struct, its constructors and every change of [`State`]; `recv.rs`,
+//! `assemble.rs`, `send.rs` and `opening.rs` hold the rest.
 //!
 //! It does no I/O. Feed it what the transport received ([`Connection::receive`],
 //! or [`Connection::read_buf`] + [`Connection::commit`] to skip a copy), drain
