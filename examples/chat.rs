@@ -11,18 +11,16 @@
 //!
 //! Open `http://127.0.0.1:9002/` in two browser tabs to chat.
 //!
-//! Each connection has its own thread, which owns its socket; other threads
-//! reach it through a channel. The thread waits for input with a short read
-//! timeout and, between reads, writes out what the room sent it.
+//! Each connection has its own thread, blocked in `recv` with no read
+//! timeout; the socket is split, and the room holds each member's sender,
+//! so a broadcast is written from the thread of whoever spoke.
 
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use rfc6455::blocking::ServerBuilder;
+use rfc6455::blocking::{Sender, ServerBuilder, Stream};
 use rfc6455::{Accept, Error, Message, Reject, Request};
 
 const PAGE: &str = include_str!("chat.html");
@@ -30,14 +28,12 @@ const PAGE: &str = include_str!("chat.html");
 /// Everyone connected, by id.
 #[derive(Clone, Default)]
 struct Room {
-    members: Arc<Mutex<HashMap<usize, Sender<String>>>>,
+    members: Arc<Mutex<HashMap<usize, Sender<Stream>>>>,
 }
 
 impl Room {
-    fn join(&self, id: usize) -> Receiver<String> {
-        let (tx, rx) = channel();
-        self.members.lock().unwrap().insert(id, tx);
-        rx
+    fn join(&self, id: usize, sender: Sender<Stream>) {
+        self.members.lock().unwrap().insert(id, sender);
     }
 
     fn leave(&self, id: usize) {
@@ -46,8 +42,10 @@ impl Room {
 
     fn broadcast(&self, text: String) {
         println!("{text}");
+        // A member that cannot take it (gone, or not reading within the
+        // write timeout) is dropped by its own thread's recv.
         for member in self.members.lock().unwrap().values() {
-            let _ = member.send(text.clone());
+            let _ = member.send_text(&text);
         }
     }
 }
@@ -55,7 +53,7 @@ impl Room {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (addr, tls) = args("127.0.0.1:9002")?;
     let listener = TcpListener::bind(&addr)?;
-    let server = ServerBuilder::new().read_timeout(Some(Duration::from_millis(50)));
+    let server = ServerBuilder::new();
     let server = match tls {
         #[cfg(feature = "tls")]
         Some((cert, key)) => {
@@ -116,24 +114,15 @@ fn decide(request: &Request) -> Result<Accept, Reject> {
 }
 
 fn member(server: &ServerBuilder, room: &Room, id: usize, stream: TcpStream) -> Result<(), Error> {
-    let mut ws = server.accept_with(stream, decide)?;
-    let inbox = room.join(id);
+    let ws = server.accept_with(stream, decide)?;
+    let (mut reader, sender) = ws.split()?;
+    room.join(id, sender);
     room.broadcast(format!("user{id} comes in"));
     let result = loop {
-        for text in inbox.try_iter() {
-            // A failure here means the connection is ending; recv reports it.
-            let _ = ws.queue(text);
-        }
-        match ws.recv() {
+        match reader.recv() {
             Ok(Some(Message::Text(text))) => room.broadcast(format!("user{id} says: {text}")),
             Ok(Some(Message::Binary(_))) => {}
             Ok(None) => break Ok(()),
-            // The read timeout: time to deliver what the room sent.
-            Err(Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
             Err(e) => break Err(e),
         }
     };

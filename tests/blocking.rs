@@ -783,3 +783,118 @@ fn a_server_reads_large_frames_in_pieces_without_losing_a_byte() {
     // large frames, where the adapter keeps what arrived).
     assert!(ws.get_ref().reads / 10 > 10, "{} reads", ws.get_ref().reads);
 }
+
+/// The full-duplex promise of `split`: one thread blocked in `recv` while
+/// three others send 10,000 messages each through clones of the sender;
+/// the peer gets every message, in order per thread.
+#[test]
+fn split_sends_from_three_threads_while_a_reader_waits() {
+    const THREADS: usize = 3;
+    const EACH: usize = 10_000;
+    let (listener, url) = listen();
+    let server = thread::spawn(move || {
+        let mut ws = ServerBuilder::new()
+            .read_timeout(Some(LIMIT))
+            .accept(accept_one(&listener))
+            .unwrap();
+        let mut next = [0usize; THREADS];
+        for _ in 0..THREADS * EACH {
+            let Some(Message::Text(text)) = ws.recv().unwrap() else {
+                panic!("expected text");
+            };
+            let (t, n) = text.split_once(' ').unwrap();
+            let (t, n): (usize, usize) = (t.parse().unwrap(), n.parse().unwrap());
+            assert_eq!(n, next[t], "thread {t} out of order");
+            next[t] += 1;
+        }
+        ws.send_text("all here").unwrap();
+        ws.close(1000, "done").unwrap();
+        while ws.recv().unwrap().is_some() {}
+        next
+    });
+    let ws = ClientBuilder::new(&url).connect().unwrap();
+    let (mut reader, sender) = ws.split().unwrap();
+    let receiving = thread::spawn(move || {
+        let mut got = Vec::new();
+        while let Some(message) = reader.recv().unwrap() {
+            got.push(message);
+        }
+        (got, reader.close_event().cloned())
+    });
+    // The reader is blocked in its read (no read timeout) while these send.
+    thread::sleep(Duration::from_millis(50));
+    let senders: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let sender = sender.clone();
+            thread::spawn(move || {
+                for n in 0..EACH {
+                    sender.send_text(&format!("{t} {n}")).unwrap();
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.join().unwrap();
+    }
+    assert_eq!(sender.buffered_amount(), 0);
+    assert_eq!(server.join().unwrap(), [EACH; THREADS]);
+    let (got, event) = receiving.join().unwrap();
+    assert_eq!(got, [Message::from("all here")]);
+    let event = event.unwrap();
+    assert_eq!((event.code, event.was_clean), (CloseCode::NORMAL, true));
+    assert_eq!(sender.ready_state(), ReadyState::Closed);
+    assert!(matches!(
+        sender.send_text("late"),
+        Err(Error::NotOpen(ReadyState::Closed))
+    ));
+}
+
+/// A split socket keeps the one connection's accounting: queued bytes are
+/// counted exactly (header, mask key, payload), the cap refuses the send
+/// that would pass it, and a flush writes everything out.
+#[test]
+fn split_buffered_amount_is_exact_and_the_cap_holds() {
+    let (listener, url) = listen();
+    let server = thread::spawn(move || {
+        let mut ws = ServerBuilder::new()
+            .read_timeout(Some(LIMIT))
+            .accept(accept_one(&listener))
+            .unwrap();
+        let mut count = 0;
+        while let Some(message) = ws.recv().unwrap() {
+            assert_eq!(message.len(), 100);
+            count += 1;
+        }
+        count
+    });
+    let config = Config {
+        max_buffered_amount: 1000,
+        ..Config::default()
+    };
+    let ws = ClientBuilder::new(&url).config(config).connect().unwrap();
+    let (mut reader, sender) = ws.split().unwrap();
+    let receiving = thread::spawn(move || reader.recv().map(|m| m.is_none()));
+    let payload = vec![7u8; 100];
+    let mut queued = 0;
+    let error = loop {
+        match sender.queue(payload.clone()) {
+            Ok(()) => queued += 1,
+            Err(e) => break e,
+        }
+        // A client's 100-byte frame: 2 header bytes, 4 of mask key.
+        assert_eq!(sender.buffered_amount(), queued * 106);
+    };
+    assert_eq!(queued, 9);
+    assert!(matches!(
+        error,
+        Error::BufferFull {
+            buffered: 954,
+            max: 1000
+        }
+    ));
+    sender.flush().unwrap();
+    assert_eq!(sender.buffered_amount(), 0);
+    sender.close(CloseCode::NORMAL, "").unwrap();
+    assert!(receiving.join().unwrap().unwrap());
+    assert_eq!(server.join().unwrap(), 9);
+}

@@ -640,3 +640,52 @@ fn serve_over_tls_closes_one_too_many() {
     first.close(1000, "").unwrap();
     assert_eq!(first.recv().unwrap(), None);
 }
+
+/// A TLS socket splits too: the reader reads records without the lock and
+/// decrypts them under the senders' lock, so threads send while it waits.
+#[test]
+fn a_split_tls_socket_sends_from_threads_while_the_reader_waits() {
+    let pki = Pki::new("rfc6455 test CA");
+    let (listener, port) = listen();
+    let server = tls_echo_once(listener, ServerBuilder::new().tls(pki.server_config()));
+    let ws = client(&pki, &format!("wss://127.0.0.1:{port}/"))
+        .connect()
+        .unwrap();
+    let (mut reader, sender) = ws.split().unwrap();
+    let receiving = thread::spawn(move || {
+        let mut got = Vec::new();
+        while let Some(message) = reader.recv().unwrap() {
+            got.push(message);
+        }
+        (got, reader.close_event().cloned().unwrap())
+    });
+    let threads: Vec<_> = (0..3)
+        .map(|t| {
+            let sender = sender.clone();
+            thread::spawn(move || {
+                for n in 0..1000 {
+                    sender.send_text(&format!("{t} {n}")).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    sender.close(CloseCode::NORMAL, "done").unwrap();
+    let (got, event) = receiving.join().unwrap();
+    assert_eq!(got.len(), 3000);
+    let mut next = [0; 3];
+    for message in got {
+        let Message::Text(text) = message else {
+            panic!()
+        };
+        let (t, n) = text.split_once(' ').unwrap();
+        let t: usize = t.parse().unwrap();
+        assert_eq!(n.parse::<usize>().unwrap(), next[t]);
+        next[t] += 1;
+    }
+    assert!(event.was_clean);
+    let (_, server_event) = server.join().unwrap();
+    assert!(server_event.unwrap().was_clean);
+}

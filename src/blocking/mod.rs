@@ -46,12 +46,14 @@ mod handler;
 mod proxy;
 mod server;
 mod socket;
+mod split;
 mod stream;
 
 pub use client::{connect, ClientBuilder};
 pub use handler::{CloseEvent, Handler};
 pub use server::{accept, ServerBuilder};
 pub use socket::WebSocket;
+pub use split::{Reader, Sender, Split};
 #[cfg(feature = "tls")]
 pub use stream::TlsStream;
 pub use stream::{Stream, Transport};

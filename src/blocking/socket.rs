@@ -4,7 +4,8 @@ use std::io::{self, IoSlice, Read};
 use std::time::{Duration, Instant};
 
 use crate::blocking::handler::CloseEvent;
-use crate::blocking::Transport;
+use crate::blocking::split::{self, Parts};
+use crate::blocking::{Reader, Sender, Split, Transport};
 use crate::{CloseCode, Connection, Error, Event, Message, MessageKind, ReadyState, Role};
 
 /// How long a client waits, after the close handshake, for the server to
@@ -80,11 +81,24 @@ impl Heartbeat {
         }
     }
 
-    fn deadline(&self) -> Instant {
+    pub(crate) fn deadline(&self) -> Instant {
         match self.ping_sent {
             Some(sent) => sent + self.timeout,
             None => self.last_heard + self.interval,
         }
+    }
+
+    pub(crate) fn ping_sent(&self) -> Option<Instant> {
+        self.ping_sent
+    }
+
+    pub(crate) fn pinged(&mut self, at: Instant) {
+        self.ping_sent = Some(at);
+    }
+
+    pub(crate) fn heard(&mut self) {
+        self.last_heard = Instant::now();
+        self.ping_sent = None;
     }
 }
 
@@ -257,6 +271,43 @@ impl<S: Transport> WebSocket<S> {
     pub fn close_with(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.conn.close(code, reason)?;
         self.flush()
+    }
+
+    /// Splits the socket into a [`Reader`] that one thread blocks in and a
+    /// cloneable [`Sender`] that other threads write through, so a thread
+    /// waiting for input never delays a send (see [`Split`] for the streams
+    /// this works over: TCP, and TLS over TCP). Queued output, buffered
+    /// input, the timeouts, heartbeat and message timeout carry over.
+    ///
+    /// ```no_run
+    /// let ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// let (mut reader, sender) = ws.split()?;
+    /// for i in 0..3 {
+    ///     let sender = sender.clone();
+    ///     std::thread::spawn(move || sender.send_text(&format!("from thread {i}")));
+    /// }
+    /// while let Some(message) = reader.recv()? {
+    ///     println!("{message:?}");
+    /// }
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn split(self) -> Result<(Reader<S>, Sender<S>), Error>
+    where
+        S: Split,
+    {
+        if self.close_event.is_some() {
+            return Err(Error::NotOpen(ReadyState::Closed));
+        }
+        let read = self.stream.read_handle()?;
+        split::split(Parts {
+            conn: self.conn,
+            stream: self.stream,
+            read,
+            read_timeout: self.read_timeout,
+            close_timeout: self.close_timeout,
+            heartbeat: self.heartbeat,
+            message_timeout: self.message_timeout,
+        })
     }
 
     /// Writes out everything queued.

@@ -232,6 +232,78 @@ where
 }
 
 #[cfg(feature = "tls")]
+impl<C, S, D> TlsStream<C, S>
+where
+    C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<D>>,
+    S: Transport,
+    D: rustls::SideData,
+{
+    /// Decrypts TLS input read elsewhere (by a split socket's reader), after
+    /// what this stream had read ahead; hands the plaintext to `data`.
+    /// Returns whether the peer sent `close_notify`.
+    pub(crate) fn decode_records(
+        &mut self,
+        raw: &[u8],
+        data: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<bool> {
+        let input = std::mem::take(&mut self.input);
+        let ahead = &input[self.input_start..self.input_end];
+        (self.input_start, self.input_end) = (0, 0);
+        let mut ended = false;
+        for mut rest in [ahead, raw] {
+            loop {
+                ended |= self.take_plaintext(data)?;
+                if rest.is_empty() {
+                    break;
+                }
+                if self.conn.read_tls(&mut rest)? == 0 {
+                    // Unreachable while `rest` holds bytes; never drop them.
+                    return Err(io::Error::other("rustls took no TLS input"));
+                }
+                if let Err(e) = self.conn.process_new_packets() {
+                    let _ = self.conn.write_tls(&mut self.sock);
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                }
+                self.write_records()?;
+            }
+        }
+        self.input = input;
+        Ok(ended)
+    }
+
+    /// Hands over the plaintext rustls holds; whether `close_notify` came.
+    fn take_plaintext(&mut self, data: &mut dyn FnMut(&[u8])) -> io::Result<bool> {
+        let mut plain = [0u8; 16 * 1024];
+        loop {
+            match self.conn.reader().read(&mut plain) {
+                Ok(0) => return Ok(true),
+                Ok(n) => data(&plain[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<C, S, D> super::Split for TlsStream<C, S>
+where
+    C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<D>>,
+    S: super::Split,
+    D: rustls::SideData,
+{
+    type Reader = S::Reader;
+
+    fn read_handle(&self) -> io::Result<S::Reader> {
+        self.sock.read_handle()
+    }
+
+    fn decode(&mut self, raw: &[u8], data: &mut dyn FnMut(&[u8])) -> io::Result<bool> {
+        self.decode_records(raw, data)
+    }
+}
+
+#[cfg(feature = "tls")]
 impl<C, S, D> Read for TlsStream<C, S>
 where
     C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<D>>,
