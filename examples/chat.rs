@@ -16,11 +16,11 @@
 //! so a broadcast is written from the thread of whoever spoke.
 
 use std::collections::HashMap;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rfc6455::blocking::{Sender, ServerBuilder, Stream};
+use rfc6455::blocking::{Outcome, Sender, ServerBuilder, Stream, WebSocket};
 use rfc6455::{Accept, Error, Message, Reject, Request};
 
 const PAGE: &str = include_str!("chat.html");
@@ -74,9 +74,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // more is answered 503.
     Err(server
         .serve(&listener, move |stream| {
-            let id = next_id.fetch_add(1, Ordering::Relaxed);
-            if let Err(e) = member(&acceptor, &room, id, stream) {
-                eprintln!("user{id}: {e}");
+            let peer = stream
+                .peer_addr()
+                .map_or_else(|_| "?".into(), |a| a.to_string());
+            match acceptor.handle(stream, decide) {
+                // Numbered only once it is a member: a page load is not one.
+                Ok(Outcome::WebSocket(ws)) => {
+                    let id = next_id.fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = member(&room, id, ws) {
+                        eprintln!("user{id}: {e}");
+                    }
+                }
+                Ok(Outcome::Answered { request, status }) => {
+                    println!(
+                        "{peer}: {} {} -> {status}",
+                        request.method(),
+                        request.path()
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("{peer}: not opened: {e}"),
             }
         })
         .into())
@@ -113,8 +130,7 @@ fn decide(request: &Request) -> Result<Accept, Reject> {
     }
 }
 
-fn member(server: &ServerBuilder, room: &Room, id: usize, stream: TcpStream) -> Result<(), Error> {
-    let ws = server.accept_with(stream, decide)?;
+fn member(room: &Room, id: usize, ws: WebSocket<Stream>) -> Result<(), Error> {
     let (mut reader, sender) = ws.split()?;
     room.join(id, sender);
     room.broadcast(format!("user{id} comes in"));

@@ -23,7 +23,7 @@
 
 use std::net::{TcpListener, TcpStream};
 
-use rfc6455::blocking::ServerBuilder;
+use rfc6455::blocking::{Outcome, ServerBuilder};
 use rfc6455::Config;
 
 #[path = "shared/echo_rules.rs"]
@@ -86,8 +86,17 @@ fn echo(server: &ServerBuilder, stream: TcpStream) {
     let peer = stream
         .peer_addr()
         .map_or_else(|_| "?".into(), |a| a.to_string());
-    let mut ws = match server.accept_with(stream, decide) {
-        Ok(ws) => ws,
+    let mut ws = match server.handle(stream, decide) {
+        Ok(Outcome::WebSocket(ws)) => ws,
+        Ok(Outcome::Answered { request, status }) => {
+            println!(
+                "{peer}: {} {} -> {status}",
+                request.method(),
+                request.path()
+            );
+            return;
+        }
+        Ok(_) => return,
         Err(e) => {
             println!("{peer}: not opened: {e}");
             return;

@@ -898,3 +898,111 @@ fn split_buffered_amount_is_exact_and_the_cap_holds() {
     assert!(receiving.join().unwrap().unwrap());
     assert_eq!(server.join().unwrap(), 9);
 }
+
+/// Sends a raw HTTP request to a server that handles one connection with
+/// `ServerBuilder::handle` and a page-or-upgrade rule; returns what the
+/// client read and what the server made of it.
+fn raw_request_to_handle(
+    request: &str,
+    protocol: Option<&'static str>,
+) -> (
+    String,
+    Result<rfc6455::blocking::Outcome<rfc6455::blocking::Stream>, Error>,
+) {
+    let (listener, _) = listen();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        ServerBuilder::new().handle(accept_one(&listener), |req| {
+            if req.is_websocket() {
+                Ok(match protocol {
+                    Some(p) => Accept::new().protocol(p),
+                    None => Accept::new(),
+                })
+            } else {
+                Err(Reject::new(200)
+                    .header("Content-Type", "text/html")
+                    .body("<p>page</p>"))
+            }
+        })
+    });
+    let mut tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(LIMIT)).unwrap();
+    tcp.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer);
+    (String::from_utf8(answer).unwrap(), server.join().unwrap())
+}
+
+const UPGRADE_HEADERS: &str = "Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+#[test]
+fn a_page_served_by_handle_is_an_outcome_not_an_error() {
+    let (answer, outcome) = raw_request_to_handle("GET /index HTTP/1.1\r\nHost: x\r\n\r\n", None);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n<p>page</p>"), "{answer}");
+    match outcome.unwrap() {
+        rfc6455::blocking::Outcome::Answered { request, status } => {
+            assert_eq!((request.path(), status), ("/index", 200));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_head_request_gets_the_headers_without_the_body() {
+    let (answer, outcome) = raw_request_to_handle("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", None);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.contains("Content-Length: 11\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n"), "{answer}");
+    assert!(matches!(
+        outcome.unwrap(),
+        rfc6455::blocking::Outcome::Answered { status: 200, .. }
+    ));
+}
+
+#[test]
+fn other_methods_get_405_or_for_an_upgrade_400() {
+    let (answer, outcome) = raw_request_to_handle("POST / HTTP/1.1\r\nHost: x\r\n\r\n", None);
+    assert!(
+        answer.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("Allow: GET, HEAD\r\n"), "{answer}");
+    assert!(matches!(
+        outcome,
+        Err(Error::Handshake(HandshakeError::MethodNotAllowed(m))) if m == "POST"
+    ));
+
+    let (answer, outcome) =
+        raw_request_to_handle(&format!("PUT / HTTP/1.1\r\n{UPGRADE_HEADERS}\r\n"), None);
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer}"
+    );
+    assert!(matches!(
+        outcome,
+        Err(Error::Handshake(HandshakeError::MethodNotGet(m))) if m == "PUT"
+    ));
+}
+
+#[test]
+fn accepting_a_subprotocol_not_offered_answers_500_and_says_why() {
+    let (answer, outcome) = raw_request_to_handle(
+        &format!("GET / HTTP/1.1\r\n{UPGRADE_HEADERS}\r\n"),
+        Some("chat"),
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+        "{answer}"
+    );
+    let error = outcome.unwrap_err();
+    assert!(
+        matches!(&error, Error::Handshake(HandshakeError::ProtocolNotOffered(p)) if p == "chat"),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("\"chat\" was not offered"),
+        "{error}"
+    );
+}

@@ -583,9 +583,9 @@ fn invalid_request_cases() -> Vec<InvalidCase> {
     let key17 = BASE64.encode([7u8; 17]);
     vec![
         (
-            req.replace("GET", "POST"),
+            req.replace("GET", "HEAD"),
             400,
-            |e| matches!(e, HandshakeError::MethodNotGet(m) if m == "POST"),
+            |e| matches!(e, HandshakeError::MethodNotGet(m) if m == "HEAD"),
         ),
         (req.replace("HTTP/1.1", "HTTP/1.0"), 400, |e| {
             matches!(e, HandshakeError::HttpVersion)
@@ -683,6 +683,43 @@ fn server_validates_requests_and_queues_the_error_status() {
             Err(Error::NotOpen(ReadyState::Closed))
         ));
     }
+}
+
+/// Only GET upgrades and only GET or HEAD are served: other methods are
+/// answered by the core before the application sees them, 400 for an
+/// upgrade, 405 with `Allow` for a plain request.
+#[test]
+fn server_answers_other_methods_before_the_application_sees_them() {
+    for (head, status) in [
+        (rfc_request("").replace("GET", "POST"), 400),
+        ("DELETE /x HTTP/1.1\r\nHost: h\r\n\r\n".to_owned(), 405),
+    ] {
+        let mut server = Connection::server(Config::default());
+        server.receive(head.as_bytes());
+        let err = server.next_event().unwrap_err();
+        let Error::Handshake(e) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(e.status(), Some(status), "{e:?}");
+        let response = parse_head(&drain(&mut server));
+        assert!(response.start.starts_with(&format!("HTTP/1.1 {status} ")));
+        if status == 405 {
+            assert_eq!(response.get("Allow"), Some("GET, HEAD"));
+        }
+        assert_eq!(server.ready_state(), ReadyState::Closed);
+    }
+}
+
+/// A HEAD request gets the response's head, its `Content-Length` that of
+/// the body left out (RFC 9110 section 9.3.2).
+#[test]
+fn a_head_request_is_answered_without_the_body() {
+    let mut server = Connection::server(Config::default());
+    server.receive(b"HEAD / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert!(matches!(server.next_event(), Ok(Some(Event::Request(_)))));
+    server.reject(Reject::new(200).body("page")).unwrap();
+    let out = drain(&mut server);
+    assert!(out.ends_with(b"Content-Length: 4\r\nConnection: close\r\n\r\n"));
 }
 
 #[test]

@@ -51,7 +51,7 @@ mod stream;
 
 pub use client::{connect, ClientBuilder};
 pub use handler::{CloseEvent, Handler};
-pub use server::{accept, ServerBuilder};
+pub use server::{accept, Outcome, ServerBuilder};
 pub use socket::WebSocket;
 pub use split::{Reader, Sender, Split};
 #[cfg(feature = "tls")]

@@ -13,7 +13,7 @@ use crate::blocking::socket::{
 };
 use crate::blocking::{Stream, Transport};
 use crate::handshake::{HandshakeError, Headers};
-use crate::{Accept, Config, Connection, Error, Event, Reject, Request};
+use crate::{Accept, Config, Connection, Error, Event, ReadyState, Reject, Request};
 
 /// The default bound on the opening handshake: a peer that never finishes
 /// its request is cut off after it.
@@ -272,7 +272,9 @@ impl ServerBuilder {
 
     /// Lets `decide` inspect the request (path, `Origin`, subprotocols,
     /// headers) and accept it or answer it with a plain HTTP response. A
-    /// `Reject` ends with [`HandshakeError::Rejected`] carrying its status.
+    /// `Reject` ends with [`HandshakeError::Rejected`] carrying its status
+    /// (to serve pages as well, use [`handle`](Self::handle), for which an
+    /// answer is an outcome, not an error).
     /// `decide` sees every well-formed HTTP request, including plain ones
     /// (`!request.is_websocket()`), so a server can serve a page; accepting
     /// a request that is not a valid upgrade answers 400 (426 for a wrong
@@ -281,10 +283,7 @@ impl ServerBuilder {
     where
         F: FnOnce(&Request) -> Result<Accept, Reject>,
     {
-        stream.set_nodelay(true)?;
-        let deadline = Instant::now() + self.handshake_timeout;
-        let stream = self.tls_handshake(stream, deadline)?;
-        self.handshake(stream, deadline, decide)
+        self.handle(stream, decide).and_then(must_be_websocket)
     }
 
     fn serves_tls(&self) -> bool {
@@ -331,15 +330,65 @@ impl ServerBuilder {
         S: Transport,
         F: FnOnce(&Request) -> Result<Accept, Reject>,
     {
+        self.handle_stream(stream, decide)
+            .and_then(must_be_websocket)
+    }
+
+    /// Lets `decide` upgrade the request or answer it with a plain HTTP
+    /// response, and reports which happened: serving a page, a redirect or
+    /// a refusal is an [`Outcome::Answered`], not an error. Errors are
+    /// failures: a malformed or invalid request (answered 400, 405, 426 or
+    /// 431), an `Accept` that cannot be sent (a subprotocol the client did
+    /// not offer, a bad header: answered 500), TLS, I/O, the timeout.
+    ///
+    /// ```no_run
+    /// use rfc6455::{blocking::{Outcome, ServerBuilder}, Accept, Reject};
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:9001")?;
+    /// let (stream, _) = listener.accept()?;
+    /// let outcome = ServerBuilder::new().handle(stream, |req| {
+    ///     if req.is_websocket() {
+    ///         Ok(Accept::new())
+    ///     } else {
+    ///         Err(Reject::new(200).header("Content-Type", "text/html").body("<p>hi</p>"))
+    ///     }
+    /// })?;
+    /// match outcome {
+    ///     Outcome::WebSocket(mut ws) => ws.send_text("welcome")?,
+    ///     Outcome::Answered { request, status } => println!("{} {status}", request.path()),
+    ///     _ => {}
+    /// }
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn handle<F>(&self, stream: TcpStream, decide: F) -> Result<Outcome<Stream>, Error>
+    where
+        F: FnOnce(&Request) -> Result<Accept, Reject>,
+    {
+        stream.set_nodelay(true)?;
+        let deadline = Instant::now() + self.handshake_timeout;
+        let stream = self.tls_handshake(stream, deadline)?;
+        self.handshake(stream, deadline, decide)
+    }
+
+    /// As [`handle`](Self::handle), over any stream (see
+    /// [`accept_stream`](Self::accept_stream)).
+    ///
+    /// ```no_run
+    /// use rfc6455::{blocking::{Outcome, ServerBuilder}, Accept};
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:9001")?;
+    /// let (tcp, _) = listener.accept()?;
+    /// let outcome = ServerBuilder::new().handle_stream(tcp, |_| Ok(Accept::new()))?;
+    /// assert!(matches!(outcome, Outcome::WebSocket(_)));
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn handle_stream<S, F>(&self, stream: S, decide: F) -> Result<Outcome<S>, Error>
+    where
+        S: Transport,
+        F: FnOnce(&Request) -> Result<Accept, Reject>,
+    {
         self.handshake(stream, Instant::now() + self.handshake_timeout, decide)
     }
 
-    fn handshake<S, F>(
-        &self,
-        stream: S,
-        deadline: Instant,
-        decide: F,
-    ) -> Result<WebSocket<S>, Error>
+    fn handshake<S, F>(&self, stream: S, deadline: Instant, decide: F) -> Result<Outcome<S>, Error>
     where
         S: Transport,
         F: FnOnce(&Request) -> Result<Accept, Reject>,
@@ -351,23 +400,83 @@ impl ServerBuilder {
                 break request;
             }
         };
-        let result = match decide(&request) {
-            Ok(accept) => ws.connection_mut().accept(accept),
+        let answered = match decide(&request) {
+            Ok(accept) => match ws.connection_mut().accept(accept) {
+                Err(e) if ws.ready_state() == ReadyState::Connecting => {
+                    // The application's own answer cannot be sent (a
+                    // subprotocol the client did not offer, a bad header):
+                    // the client learns the server failed, not that its
+                    // connection dropped.
+                    let _ = ws.connection_mut().reject(Reject::new(500));
+                    let _ = ws.flush();
+                    return Err(e);
+                }
+                result => result.map(|()| None),
+            },
             Err(reject) => {
                 let status = reject.status();
-                ws.connection_mut().reject(reject).and(Err(Error::Handshake(
-                    HandshakeError::Rejected {
-                        status,
-                        headers: Headers::default(),
-                    },
-                )))
+                ws.connection_mut().reject(reject).map(|()| Some(status))
             }
         };
         let flushed = ws.flush();
-        result?;
+        let answered = answered?;
         flushed?;
+        if let Some(status) = answered {
+            return Ok(Outcome::Answered { request, status });
+        }
         ws.opened(self.write_timeout, self.heartbeat, self.message_timeout)?;
-        Ok(ws)
+        Ok(Outcome::WebSocket(ws))
+    }
+}
+
+/// `accept_with`'s rule: a request answered without an upgrade is a
+/// failed handshake.
+fn must_be_websocket<S>(outcome: Outcome<S>) -> Result<WebSocket<S>, Error> {
+    match outcome {
+        Outcome::WebSocket(ws) => Ok(ws),
+        Outcome::Answered { status, .. } => Err(Error::Handshake(HandshakeError::Rejected {
+            status,
+            headers: Headers::default(),
+        })),
+    }
+}
+
+/// What [`ServerBuilder::handle`] made of a connection.
+// Unboxed: an outcome is made and taken apart once per connection, and
+// boxing the socket would cost every WebSocket an allocation for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Outcome<S> {
+    /// The request was upgraded: an open WebSocket.
+    WebSocket(WebSocket<S>),
+    /// The request was answered with a plain HTTP response (a page, a
+    /// redirect, a refusal), written before this returns; the connection
+    /// is closed when the outcome is dropped.
+    Answered {
+        /// The request that was answered.
+        request: Request,
+        /// The status it was answered with.
+        status: u16,
+    },
+}
+
+impl<S> Outcome<S> {
+    /// The WebSocket, if the request was upgraded.
+    ///
+    /// ```no_run
+    /// use rfc6455::{blocking::ServerBuilder, Accept};
+    /// let (tcp, _) = std::net::TcpListener::bind("127.0.0.1:9001")?.accept()?;
+    /// if let Some(ws) = ServerBuilder::new().handle(tcp, |_| Ok(Accept::new()))?.websocket() {
+    ///     println!("{:?}", ws.ready_state());
+    /// }
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn websocket(self) -> Option<WebSocket<S>> {
+        match self {
+            Outcome::WebSocket(ws) => Some(ws),
+            Outcome::Answered { .. } => None,
+        }
     }
 }
 

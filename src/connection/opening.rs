@@ -36,6 +36,17 @@ impl Connection {
                 }
             }
             _ => match parse_request(&head) {
+                // Only GET upgrades (section 4.1), and a plain request this
+                // server answers is a page: GET or HEAD. Anything else is
+                // answered here, before the application could serve it.
+                Ok(request) if !matches!(request.method(), "GET" | "HEAD") => {
+                    let method = request.method().to_owned();
+                    Err(self.handshake_failed(if request.is_websocket() {
+                        HandshakeError::MethodNotGet(method)
+                    } else {
+                        HandshakeError::MethodNotAllowed(method)
+                    }))
+                }
                 Ok(request) => {
                     self.request_received(request.clone());
                     Ok(Some(Event::Request(request)))
@@ -66,12 +77,13 @@ impl Connection {
     }
 
     /// Server: answers the request with a plain HTTP response instead of
-    /// upgrading; the connection is then closed.
+    /// upgrading; the connection is then closed. A `HEAD` request gets the
+    /// head of the response without its body.
     pub fn reject(&mut self, reject: Reject) -> Result<(), Error> {
-        if !matches!(self.state, State::AwaitingDecision(_)) {
+        let State::AwaitingDecision(request) = &self.state else {
             return Err(Error::NotOpen(self.ready_state()));
-        }
-        let bytes = reject.encode()?;
+        };
+        let bytes = reject.encode_for(request.method() == "HEAD")?;
         self.output.extend(&bytes);
         self.rejected();
         Ok(())

@@ -72,6 +72,10 @@ pub enum HandshakeError {
     /// The request method is not GET.
     #[error("method {0} is not GET")]
     MethodNotGet(String),
+    /// A plain request (not an upgrade) with a method other than GET or
+    /// HEAD (answered with 405 and `Allow: GET, HEAD`).
+    #[error("method {0} is not allowed (only GET and HEAD are)")]
+    MethodNotAllowed(String),
     /// The request is HTTP/1.0 (WebSocket needs HTTP/1.1 or later).
     #[error("HTTP/1.1 or later is required")]
     HttpVersion,
@@ -149,6 +153,7 @@ impl HandshakeError {
             | HandshakeError::InvalidTarget(_)
             | HandshakeError::InvalidKey => Some(400),
             HandshakeError::UnsupportedVersion(_) => Some(426),
+            HandshakeError::MethodNotAllowed(_) => Some(405),
             HandshakeError::Rejected { status, .. } => Some(*status),
             _ => None,
         }

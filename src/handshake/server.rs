@@ -462,10 +462,19 @@ impl Reject {
         if status == 426 {
             reject = reject.header("Sec-WebSocket-Version", "13");
         }
+        if status == 405 {
+            reject = reject.header("Allow", "GET, HEAD");
+        }
         reject
     }
 
     pub(crate) fn encode(&self) -> Result<Vec<u8>, HandshakeError> {
+        self.encode_for(false)
+    }
+
+    /// The response; without its body when it answers a `HEAD` (the
+    /// `Content-Length` still that of the body, RFC 9110 section 9.3.2).
+    pub(crate) fn encode_for(&self, head_only: bool) -> Result<Vec<u8>, HandshakeError> {
         if !(200..=999).contains(&self.status) {
             return Err(HandshakeError::InvalidStatus(self.status));
         }
@@ -494,7 +503,9 @@ impl Reject {
         write_headers(&mut out, &headers);
         write_headers(&mut out, &self.headers);
         out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(&self.body);
+        if !head_only {
+            out.extend_from_slice(&self.body);
+        }
         Ok(out)
     }
 }
