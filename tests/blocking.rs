@@ -389,7 +389,7 @@ fn handler_reports_an_abnormal_end_as_error_then_1006() {
 }
 
 #[test]
-fn browser_rules_for_close_and_tls() {
+fn close_rules_and_wss_without_tls() {
     // Port 1 refuses: with TLS built in, the connect itself fails.
     #[cfg(not(feature = "tls"))]
     assert!(matches!(
@@ -405,14 +405,15 @@ fn browser_rules_for_close_and_tls() {
     let (listener, url) = listen();
     let server = echo_once(listener);
     let mut ws = connect(&url).unwrap();
-    assert!(matches!(
-        ws.close(1001, ""),
-        Err(Error::InvalidCloseCode(1001))
-    ));
-    assert!(matches!(
-        ws.close(2999, ""),
-        Err(Error::InvalidCloseCode(2999))
-    ));
+    // RFC 6455's rule (section 7.4), not the browser's narrower one: codes
+    // no endpoint sends (1005, 1006, 1015), reserved ones (1004, 1016-2999)
+    // and those out of range are refused; the same on `Connection::close`.
+    for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000] {
+        assert!(
+            matches!(ws.close(code, ""), Err(Error::InvalidCloseCode(c)) if c == code),
+            "{code}"
+        );
+    }
     assert!(matches!(
         ws.close(1000, &"x".repeat(124)),
         Err(Error::CloseReasonTooLong(124))
@@ -671,12 +672,7 @@ fn a_read_timeout_in_the_middle_of_a_large_frame_loses_nothing() {
     let message = loop {
         match ws.recv() {
             Ok(Some(m)) => break m,
-            Err(Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
+            Err(Error::Timeout(_)) => {
                 timeouts += 1;
                 assert!(timeouts < 100);
             }
@@ -1005,4 +1001,51 @@ fn accepting_a_subprotocol_not_offered_answers_500_and_says_why() {
         error.to_string().contains("\"chat\" was not offered"),
         "{error}"
     );
+}
+
+/// One close rule on both APIs: 1001 goes out through `WebSocket::close`
+/// (a `u16` or a `CloseCode`) as through `Connection::close`.
+#[test]
+fn a_server_going_away_closes_with_1001() {
+    let (listener, url) = listen();
+    let server = thread::spawn(move || {
+        let mut ws = ServerBuilder::new().accept(accept_one(&listener)).unwrap();
+        ws.close(1001, "going down").unwrap();
+        assert_eq!(ws.recv().unwrap(), None);
+    });
+    let mut ws = ClientBuilder::new(&url)
+        .read_timeout(Some(LIMIT))
+        .connect()
+        .unwrap();
+    assert_eq!(ws.recv().unwrap(), None);
+    let event = ws.close_event().unwrap();
+    assert_eq!(
+        (event.code, event.reason.as_str(), event.was_clean),
+        (CloseCode::GOING_AWAY, "going down", true)
+    );
+    server.join().unwrap();
+    let mut conn = Connection::open(Role::Server, Config::default());
+    conn.close(1001, "").unwrap();
+    assert_eq!(conn.output(), b"\x88\x02\x03\xe9");
+}
+
+/// A read timeout the caller set is `Error::Timeout` naming the read, as a
+/// handshake timeout is; never the stream's `WouldBlock`.
+#[test]
+fn a_read_timeout_is_error_timeout_and_the_connection_stays_open() {
+    let (listener, url) = listen();
+    let server = echo_once(listener);
+    let mut ws = ClientBuilder::new(&url)
+        .read_timeout(Some(Duration::from_millis(50)))
+        .connect()
+        .unwrap();
+    let error = ws.recv().unwrap_err();
+    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    assert!(error.to_string().contains("read timeout"), "{error}");
+    assert_eq!(ws.ready_state(), ReadyState::Open);
+    ws.send_text("still here").unwrap();
+    assert_eq!(ws.recv().unwrap(), Some(Message::from("still here")));
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    assert_eq!(ws.recv().unwrap(), None);
+    server.join().unwrap();
 }

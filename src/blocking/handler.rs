@@ -83,7 +83,7 @@ pub trait Handler<S: Transport> {
                 Err(error) => {
                     if ws.close_event().is_none() {
                         // A timeout: the browser has none, so end the connection.
-                        let _ = ws.close_with(CloseCode::GOING_AWAY, "");
+                        let _ = ws.close(CloseCode::GOING_AWAY, "");
                         ws.mark_abnormal();
                     }
                     self.on_error(&mut ws, &error);

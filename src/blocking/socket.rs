@@ -44,9 +44,12 @@ const LARGE_PIECE: usize = 128 * 1024;
 /// read and write timeouts, heartbeat, close timeout) through the stream's
 /// own timeouts.
 ///
-/// Non-blocking streams: an `Error::Io` of kind `WouldBlock` loses nothing.
-/// Received bytes stay in the connection and queued bytes stay queued; call
-/// the same method again when the stream is ready.
+/// Timeouts: a read timeout or write timeout that was set (on the builder)
+/// and hit is [`Error::Timeout`], saying which; it loses nothing and the
+/// connection stays open. A stream made non-blocking by the caller, with no
+/// timeout set here, reports `Error::Io` of kind `WouldBlock`, which loses
+/// nothing either: received bytes stay in the connection and queued bytes
+/// stay queued; call the same method again when the stream is ready.
 pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
@@ -56,6 +59,9 @@ pub struct WebSocket<S> {
     close_event: Option<CloseEvent>,
     heartbeat: Option<Heartbeat>,
     message_timeout: Option<Duration>,
+    /// The write timeout set on the open connection: a write that hits it
+    /// is reported as [`Error::Timeout`], not as the stream's `WouldBlock`.
+    write_timeout: Option<Duration>,
     /// When the message now arriving started to (see
     /// [`Connection::message_in_progress`]).
     message_started: Option<Instant>,
@@ -135,6 +141,7 @@ impl<S: Transport> WebSocket<S> {
             close_event: None,
             heartbeat: None,
             message_timeout: None,
+            write_timeout: None,
             message_started: None,
         }
     }
@@ -254,23 +261,33 @@ impl<S: Transport> WebSocket<S> {
         self.flush()
     }
 
-    /// Starts the close handshake, as the browser's `close(code, reason)`:
-    /// `code` must be 1000 or in 3000-4999, and `reason` at most 123 bytes.
-    /// Keep calling [`recv`](Self::recv) until it returns `Ok(None)` to
-    /// receive the peer's close and end the connection cleanly.
-    pub fn close(&mut self, code: u16, reason: &str) -> Result<(), Error> {
-        let code = CloseCode::from(code);
-        if !code.is_application_sendable() {
-            return Err(Error::InvalidCloseCode(code.as_u16()));
-        }
-        self.close_with(code, reason)
-    }
-
-    /// Starts the close handshake with any code that is valid on the wire
-    /// (for example 1001 when a server shuts down).
-    pub fn close_with(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+    /// Starts the close handshake with `code` and `reason` (at most 123
+    /// bytes), and writes the close frame out. Keep calling
+    /// [`recv`](Self::recv) until it returns `Ok(None)` to receive the
+    /// peer's close and end the connection cleanly.
+    ///
+    /// The rule is RFC 6455's (section 7.4), the same as
+    /// [`Connection::close`]: any code valid on the wire that an endpoint
+    /// may send (1000-1003, 1007-1014, 3000-4999), so a server going down
+    /// sends 1001. A browser's `close()` allows only 1000 and 3000-4999; to
+    /// imitate it, check [`CloseCode::is_application_sendable`] first.
+    ///
+    /// ```no_run
+    /// use rfc6455::CloseCode;
+    /// let mut ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// ws.close(CloseCode::GOING_AWAY, "shutting down")?; // or ws.close(1001, ...)
+    /// while ws.recv()?.is_some() {}
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<(), Error> {
         self.conn.close(code, reason)?;
         self.flush()
+    }
+
+    /// The same as [`close`](Self::close), which now takes any code.
+    #[deprecated(note = "use `close`, which takes a `CloseCode` or a `u16` and the same rule")]
+    pub fn close_with(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.close(code, reason)
     }
 
     /// Splits the socket into a [`Reader`] that one thread blocks in and a
@@ -319,6 +336,11 @@ impl<S: Transport> WebSocket<S> {
                 Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if self.write_timeout.is_some() && is_timeout(&e) => {
+                    return Err(Error::Timeout(
+                        "write: the peer did not take the bytes within the write timeout",
+                    ))
+                }
                 Err(e) => return Err(e.into()),
             };
             self.conn.consume_output(written);
@@ -333,7 +355,8 @@ impl<S: Transport> WebSocket<S> {
     /// the way. Returns `Ok(None)` once the connection has closed cleanly
     /// (see [`close_event`](Self::close_event) for the code and reason).
     ///
-    /// An error other than a `WouldBlock`/`TimedOut` I/O error ends the
+    /// An error other than a timeout ([`Error::Timeout`] for a read
+    /// timeout, or a `WouldBlock` I/O error of a non-blocking stream) ends the
     /// connection: a protocol violation has sent its close frame (1002,
     /// 1007 or 1009), and the close event reports the code, unclean.
     pub fn recv(&mut self) -> Result<Option<Message>, Error> {
@@ -442,6 +465,7 @@ impl<S: Transport> WebSocket<S> {
             .map_err(|e| cannot_time_out(e, "write timeout"))?;
         self.heartbeat = heartbeat.map(|(interval, timeout)| Heartbeat::new(interval, timeout));
         self.message_timeout = message_timeout;
+        self.write_timeout = write_timeout;
         Ok(())
     }
 
@@ -516,6 +540,11 @@ impl<S: Transport> WebSocket<S> {
                 // caller's read timeout: the next call acts on it.
                 Ok(())
             }
+            // The caller's read timeout: nothing is lost, the connection
+            // stays open.
+            Err(e) if self.read_timeout.is_some() && is_timeout(&e) => Err(Error::Timeout(
+                "read: nothing arrived within the read timeout",
+            )),
             Err(e) => Err(self.io_failure(e.into())),
         }
     }
@@ -626,7 +655,11 @@ impl<S: Transport> WebSocket<S> {
 
     /// A retryable I/O error passes through; any other ends the connection.
     fn io_failure(&mut self, e: Error) -> Error {
-        let retryable = matches!(&e, Error::Io(io) if matches!(io.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut));
+        let retryable = match &e {
+            Error::Io(io) => is_timeout(io),
+            Error::Timeout(_) => true,
+            _ => false,
+        };
         if !retryable {
             self.mark_abnormal();
         }
@@ -663,6 +696,13 @@ impl<S: Transport> WebSocket<S> {
         }
         let _ = self.stream.set_read_timeout(self.read_timeout);
     }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// A timeout the stream refused to take: `Unsupported` is a stream that

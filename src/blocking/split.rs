@@ -291,7 +291,7 @@ impl<S: Transport> Sender<S> {
     }
 
     /// Starts the close handshake with any code valid on the wire that an
-    /// endpoint may send (RFC 6455 section 7.4: 1000-1003, 1007-1011,
+    /// endpoint may send (RFC 6455 section 7.4: 1000-1003, 1007-1014,
     /// 3000-4999). The reader's `recv` returns `Ok(None)` once the peer's
     /// close has arrived.
     ///

@@ -180,16 +180,25 @@ impl Connection {
     /// more data. Closing while connecting abandons the handshake; closing
     /// when already closing or closed does nothing.
     ///
+    /// `code` is a [`CloseCode`] or a `u16`. Any code valid on the wire
+    /// that an endpoint may send is allowed (RFC 6455 section 7.4,
+    /// [`CloseCode::is_valid_on_wire`]: 1000-1003, 1007-1014, 3000-4999);
+    /// others fail with [`Error::InvalidCloseCode`]. The browser's narrower
+    /// rule is [`CloseCode::is_application_sendable`], for callers who
+    /// imitate its API. The blocking adapters apply the same rule.
+    ///
     /// ```
-    /// use rfc6455::{CloseCode, Config, Connection, ReadyState, Role};
+    /// use rfc6455::{CloseCode, Config, Connection, Error, ReadyState, Role};
     /// let mut conn = Connection::open(Role::Server, Config::default());
+    /// assert!(matches!(conn.close(1005, ""), Err(Error::InvalidCloseCode(1005))));
     /// conn.close(CloseCode::NORMAL, "bye")?;
     /// assert_eq!(conn.ready_state(), ReadyState::Closing);
     /// assert_eq!(conn.output(), b"\x88\x05\x03\xe8bye");
     /// assert!(conn.send_text("late").is_err());
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+    pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<(), Error> {
+        let code = code.into();
         close::validate_outgoing(code, reason)?;
         match self.ready_state() {
             ReadyState::Connecting => self.abandoned(),
