@@ -151,9 +151,14 @@ fn handshake_rejection_status_reaches_the_client() {
         )
     });
     match connect(&format!("{url}/private")) {
-        Err(Error::Handshake(HandshakeError::Rejected { status, headers })) => {
+        Err(Error::Handshake(HandshakeError::Rejected {
+            status,
+            headers,
+            body,
+        })) => {
             assert_eq!(status, 403);
             assert_eq!(headers.get("x-why"), Some("no entry"));
+            assert_eq!(body, b"forbidden");
         }
         other => panic!("expected a 403 rejection, got {other:?}"),
     }
@@ -1047,5 +1052,62 @@ fn a_read_timeout_is_error_timeout_and_the_connection_stays_open() {
     assert_eq!(ws.recv().unwrap(), Some(Message::from("still here")));
     ws.close(CloseCode::NORMAL, "").unwrap();
     assert_eq!(ws.recv().unwrap(), None);
+    server.join().unwrap();
+}
+
+/// The 101 is kept: its headers (cookies, custom ones) and subprotocol are
+/// there for the client after `connect`.
+#[test]
+fn the_101_response_is_kept_with_its_headers() {
+    let (listener, url) = listen();
+    let server = thread::spawn(move || {
+        let mut ws = ServerBuilder::new()
+            .accept_with(accept_one(&listener), |req| {
+                Ok(Accept::new()
+                    .protocol(req.protocols().next().unwrap())
+                    .header("Set-Cookie", "session=abc")
+                    .header("Set-Cookie", "theme=dark")
+                    .header("X-Server", "rfc6455"))
+            })
+            .unwrap();
+        assert_eq!(ws.recv().unwrap(), None);
+    });
+    let mut ws = ClientBuilder::new(&url).protocol("chat").connect().unwrap();
+    let response = ws.response().unwrap();
+    assert_eq!(response.protocol(), Some("chat"));
+    assert_eq!(
+        response.headers().get_all("set-cookie").collect::<Vec<_>>(),
+        ["session=abc", "theme=dark"]
+    );
+    assert_eq!(response.headers().get("X-Server"), Some("rfc6455"));
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    assert_eq!(ws.recv().unwrap(), None);
+    server.join().unwrap();
+}
+
+/// A refusal whose body never ends (no length, the connection kept open)
+/// is reported at the handshake deadline with the body that came.
+#[test]
+fn a_refusal_without_an_end_is_reported_at_the_deadline_with_its_body() {
+    let (listener, url) = listen();
+    let server = thread::spawn(move || {
+        let mut tcp = accept_one(&listener);
+        let mut buf = [0u8; 4096];
+        let _ = tcp.read(&mut buf);
+        tcp.write_all(b"HTTP/1.1 503 Busy\r\n\r\ntry later")
+            .unwrap();
+        thread::sleep(Duration::from_millis(800));
+    });
+    let started = Instant::now();
+    let result = ClientBuilder::new(&url)
+        .handshake_timeout(Duration::from_millis(300))
+        .connect();
+    assert!(started.elapsed() < Duration::from_millis(700));
+    match result {
+        Err(Error::Handshake(HandshakeError::Rejected { status, body, .. })) => {
+            assert_eq!((status, body.as_slice()), (503, &b"try later"[..]));
+        }
+        other => panic!("{other:?}"),
+    }
     server.join().unwrap();
 }

@@ -232,7 +232,12 @@ fn answer_offering(protocols: &[&str], response: &str) -> Result<Option<Event>, 
             .replace("{accept}", &accept_key(key.as_bytes()))
             .as_bytes(),
     );
-    let result = c.next_event();
+    let mut result = c.next_event();
+    if matches!(result, Ok(None)) {
+        // A refusal without a length: its body ends with the stream.
+        c.receive_eof();
+        result = c.next_event();
+    }
     match &result {
         Ok(Some(Event::Open(_))) => assert_eq!(c.ready_state(), ReadyState::Open),
         Err(_) => {
@@ -390,7 +395,9 @@ fn non_101_answers_are_kept_with_status_and_headers() {
     ];
     for (response, status, name, value) in cases {
         match answer(response) {
-            Err(Error::Handshake(HandshakeError::Rejected { status: s, headers })) => {
+            Err(Error::Handshake(HandshakeError::Rejected {
+                status: s, headers, ..
+            })) => {
                 assert_eq!(s, status);
                 assert_eq!(headers.get(name), Some(value), "{response}");
             }
@@ -797,9 +804,14 @@ fn server_reject_with_403_reaches_the_client() {
 
     client.receive(&out);
     match client.next_event() {
-        Err(Error::Handshake(HandshakeError::Rejected { status, headers })) => {
+        Err(Error::Handshake(HandshakeError::Rejected {
+            status,
+            headers,
+            body,
+        })) => {
             assert_eq!(status, 403);
             assert_eq!(headers.get("x-reason"), Some("origin"));
+            assert_eq!(body, b"forbidden");
         }
         other => panic!("{other:?}"),
     }
@@ -1333,4 +1345,39 @@ fn client_refuses_a_bare_lf_response_at_once() {
         assert_eq!(c.ready_state(), ReadyState::Closed);
         assert_eq!(c.buffered_amount(), 0, "a client answers nothing");
     }
+}
+
+/// A refusal's body is kept for the caller: read per `Content-Length` across
+/// receives, or until the end of the stream, and never more than
+/// `MAX_REJECTED_BODY`.
+#[test]
+fn a_refusal_keeps_its_body_bounded() {
+    use rfc6455::handshake::MAX_REJECTED_BODY;
+    let rejected = |c: &mut Connection| match c.next_event() {
+        Err(Error::Handshake(HandshakeError::Rejected { status, body, .. })) => (status, body),
+        other => panic!("{other:?}"),
+    };
+    let fresh = || pending_client(ClientRequest::new("ws://h/").unwrap(), Config::default()).0;
+
+    let mut c = fresh();
+    c.receive(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 12\r\n\r\nlog in");
+    assert!(matches!(c.next_event(), Ok(None)), "waits for the rest");
+    c.receive(b" first");
+    assert_eq!(rejected(&mut c), (401, b"log in first".to_vec()));
+
+    let mut c = fresh();
+    c.receive(b"HTTP/1.1 500 Oops\r\n\r\nuntil the end");
+    assert!(matches!(c.next_event(), Ok(None)));
+    c.receive_eof();
+    assert_eq!(rejected(&mut c), (500, b"until the end".to_vec()));
+
+    let mut c = fresh();
+    c.receive(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 1000000\r\n\r\n");
+    c.receive(&vec![b'x'; MAX_REJECTED_BODY + 10]);
+    let (status, body) = rejected(&mut c);
+    assert_eq!((status, body.len()), (403, MAX_REJECTED_BODY));
+
+    let mut c = fresh();
+    c.receive(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n");
+    assert_eq!(rejected(&mut c), (304, Vec::new()));
 }

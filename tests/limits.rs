@@ -631,7 +631,9 @@ fn serve_caps_the_connections_and_answers_one_too_many_with_503() {
     let mut second = connect().unwrap();
     for _ in 0..3 {
         match connect() {
-            Err(Error::Handshake(rfc6455::HandshakeError::Rejected { status, headers })) => {
+            Err(Error::Handshake(rfc6455::HandshakeError::Rejected {
+                status, headers, ..
+            })) => {
                 assert_eq!(status, 503);
                 assert_eq!(headers.get("Retry-After"), Some("1"));
             }

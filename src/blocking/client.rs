@@ -236,7 +236,11 @@ impl ClientBuilder {
     /// Fails with [`Error::Tls`] when TLS does (an untrusted or expired
     /// certificate, a name mismatch), [`Error::Proxy`] when the proxy
     /// refuses, and [`HandshakeError::Rejected`](crate::handshake::HandshakeError::Rejected)
-    /// carrying the server's status and headers when it refuses. Without
+    /// carrying the server's status, headers and body (at most
+    /// [`MAX_REJECTED_BODY`](crate::handshake::MAX_REJECTED_BODY) bytes,
+    /// read per `Content-Length` or until the server closes, within the
+    /// handshake timeout) when it refuses. On success the 101 response is
+    /// kept: [`WebSocket::response`]. Without
     /// the `tls` feature, a `wss://` URL fails with [`Error::TlsNotEnabled`].
     pub fn connect(&self) -> Result<WebSocket<Stream>, Error> {
         let request = self.request()?;
@@ -342,7 +346,12 @@ impl ClientBuilder {
         let mut ws = WebSocket::from_connection(stream, conn);
         ws.set_url(self.url.clone());
         ws.set_timeouts(self.read_timeout, self.close_timeout);
-        while !matches!(ws.handshake_event(deadline)?, Event::Open(_)) {}
+        let response = loop {
+            if let Event::Open(response) = ws.handshake_event(deadline)? {
+                break response;
+            }
+        };
+        ws.set_response(response);
         ws.opened(self.write_timeout, self.heartbeat, self.message_timeout)?;
         Ok(ws)
     }

@@ -437,6 +437,7 @@ fn must_be_websocket<S>(outcome: Outcome<S>) -> Result<WebSocket<S>, Error> {
         Outcome::Answered { status, .. } => Err(Error::Handshake(HandshakeError::Rejected {
             status,
             headers: Headers::default(),
+            body: Vec::new(),
         })),
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use crate::blocking::handler::CloseEvent;
 use crate::blocking::split::{self, Parts};
 use crate::blocking::{Reader, Sender, Split, Transport};
+use crate::handshake::Response;
 use crate::{CloseCode, Connection, Error, Event, Message, MessageKind, ReadyState, Role};
 
 /// How long a client waits, after the close handshake, for the server to
@@ -62,6 +63,8 @@ pub struct WebSocket<S> {
     /// The write timeout set on the open connection: a write that hits it
     /// is reported as [`Error::Timeout`], not as the stream's `WouldBlock`.
     write_timeout: Option<Duration>,
+    /// A client's handshake response (the 101, its headers and cookies).
+    response: Option<Response>,
     /// When the message now arriving started to (see
     /// [`Connection::message_in_progress`]).
     message_started: Option<Instant>,
@@ -142,12 +145,34 @@ impl<S: Transport> WebSocket<S> {
             heartbeat: None,
             message_timeout: None,
             write_timeout: None,
+            response: None,
             message_started: None,
         }
     }
 
     pub(crate) fn set_url(&mut self, url: String) {
         self.url = Some(url);
+    }
+
+    pub(crate) fn set_response(&mut self, response: Response) {
+        self.response = Some(response);
+    }
+
+    /// A client's handshake response: the server's 101 with all its headers
+    /// (`Set-Cookie`, custom ones) and the subprotocol. `None` on the server
+    /// side and for a socket made by [`from_connection`](Self::from_connection).
+    ///
+    /// ```no_run
+    /// let ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// if let Some(response) = ws.response() {
+    ///     for cookie in response.headers().get_all("Set-Cookie") {
+    ///         println!("cookie: {cookie}");
+    ///     }
+    /// }
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn response(&self) -> Option<&Response> {
+        self.response.as_ref()
     }
 
     pub(crate) fn set_timeouts(&mut self, read: Option<Duration>, close: Duration) {
@@ -422,7 +447,7 @@ impl<S: Transport> WebSocket<S> {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Error::Timeout("opening handshake"));
+                return Err(self.handshake_deadline());
             }
             // Writes are bounded too: a peer that does not read cannot hold
             // the handshake past its deadline either.
@@ -438,11 +463,24 @@ impl<S: Transport> WebSocket<S> {
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) =>
                 {
-                    return Err(Error::Timeout("opening handshake"))
+                    return Err(self.handshake_deadline())
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The handshake deadline passed: a refusal whose body was still
+    /// arriving is reported with the body so far, anything else as the
+    /// timeout.
+    fn handshake_deadline(&mut self) -> Error {
+        if self.conn.reading_rejection() {
+            self.conn.receive_eof();
+            if let Err(e) = self.conn.next_event() {
+                return e;
+            }
+        }
+        Error::Timeout("opening handshake")
     }
 
     pub(crate) fn connection_mut(&mut self) -> &mut Connection {

@@ -39,6 +39,8 @@ mod tests;
 enum State {
     /// Client: the request is queued; the server's response is awaited.
     AwaitingResponse { key: String, protocols: Vec<String> },
+    /// Client: the response refused the upgrade; its body is arriving.
+    AwaitingRefusalBody(opening::RefusalBody),
     /// Server: the client's request is awaited.
     AwaitingRequest,
     /// Server: the request was reported; `accept` or `reject` is awaited.
@@ -222,6 +224,7 @@ impl Connection {
     pub fn ready_state(&self) -> ReadyState {
         match self.state {
             State::AwaitingResponse { .. }
+            | State::AwaitingRefusalBody(_)
             | State::AwaitingRequest
             | State::AwaitingDecision(_) => ReadyState::Connecting,
             State::Open => ReadyState::Open,
@@ -300,6 +303,12 @@ impl Connection {
 
     /// Transition: the handshake failed; a server answers with the
     /// error's status.
+    /// Transition: a client's request was refused; the refusal's body is
+    /// read before the failure is reported.
+    fn refused(&mut self, body: opening::RefusalBody) {
+        self.state = State::AwaitingRefusalBody(body);
+    }
+
     fn handshake_failed(&mut self, err: HandshakeError) -> Error {
         if self.role == Role::Server {
             if let Ok(bytes) = Reject::for_error(&err).encode() {

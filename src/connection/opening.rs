@@ -9,10 +9,63 @@ use crate::handshake::{
 };
 use crate::message::Event;
 
+/// The body of a response that refused the upgrade, kept for
+/// [`HandshakeError::Rejected`] up to [`handshake::MAX_REJECTED_BODY`].
+#[derive(Debug)]
+pub(super) struct RefusalBody {
+    status: u16,
+    headers: handshake::Headers,
+    body: Vec<u8>,
+    /// How much to wait for: the `Content-Length` (capped), or the cap when
+    /// the length is unknown (then until the end of the stream).
+    want: usize,
+}
+
+impl RefusalBody {
+    fn new(status: u16, headers: handshake::Headers) -> Self {
+        let cap = handshake::MAX_REJECTED_BODY;
+        let length = match headers.get("Content-Length") {
+            // No body for these, whatever the headers say (RFC 9110 6.4.1).
+            _ if matches!(status, 100..=199 | 204 | 304) => Some(0),
+            _ if headers.get("Transfer-Encoding").is_some() => None,
+            Some(n) => n.trim().parse::<usize>().ok(),
+            None => None,
+        };
+        RefusalBody {
+            status,
+            headers,
+            body: Vec::new(),
+            want: length.map_or(cap, |n| n.min(cap)),
+        }
+    }
+}
+
 impl Connection {
+    /// Whether a client is reading the body of a response that refused the
+    /// upgrade; a runtime whose handshake deadline passes now calls
+    /// [`receive_eof`](Self::receive_eof) to get the refusal with the body
+    /// so far.
+    pub(crate) fn reading_rejection(&self) -> bool {
+        matches!(self.state, State::AwaitingRefusalBody(_))
+    }
+
     pub(super) fn next_handshake_event(&mut self) -> Result<Option<Event>, Error> {
         if let State::AwaitingDecision(_) = self.state {
             return Ok(None);
+        }
+        if let State::AwaitingRefusalBody(refusal) = &mut self.state {
+            let take = (refusal.want - refusal.body.len()).min(self.input.len());
+            refusal.body.extend_from_slice(&self.input.data()[..take]);
+            self.input.clear();
+            if refusal.body.len() < refusal.want && !self.eof {
+                return Ok(None);
+            }
+            let error = HandshakeError::Rejected {
+                status: refusal.status,
+                headers: std::mem::take(&mut refusal.headers),
+                body: std::mem::take(&mut refusal.body),
+            };
+            return Err(self.handshake_failed(error));
         }
         let max = self.config.max_handshake_size;
         let end = match handshake::find_head_end(self.input.data(), self.head_scanned, max) {
@@ -31,6 +84,14 @@ impl Connection {
                     Ok(response) => {
                         self.opened(response.protocol().map(str::to_owned));
                         Ok(Some(Event::Open(response)))
+                    }
+                    // The refusal's body, if any, follows its head: wait
+                    // for it.
+                    Err(HandshakeError::Rejected {
+                        status, headers, ..
+                    }) => {
+                        self.refused(RefusalBody::new(status, headers));
+                        self.next_handshake_event()
                     }
                     Err(e) => Err(self.handshake_failed(e)),
                 }

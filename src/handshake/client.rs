@@ -232,7 +232,11 @@ pub(crate) fn parse_response(
     let status = parsed.code.unwrap_or(0);
     let headers = Headers::from_httparse(parsed.headers);
     if status != 101 {
-        return Err(HandshakeError::Rejected { status, headers });
+        return Err(HandshakeError::Rejected {
+            status,
+            headers,
+            body: Vec::new(),
+        });
     }
     if !headers.has_token("Upgrade", "websocket") {
         return Err(HandshakeError::MissingHeader("Upgrade: websocket"));
@@ -384,7 +388,9 @@ mod tests {
         ));
         let forbidden = b"HTTP/1.1 403 Forbidden\r\nX-Why: no\r\n\r\n";
         match parse_response(forbidden, KEY, &[]) {
-            Err(HandshakeError::Rejected { status, headers }) => {
+            Err(HandshakeError::Rejected {
+                status, headers, ..
+            }) => {
                 assert_eq!(status, 403);
                 assert_eq!(headers.get("x-why"), Some("no"));
             }

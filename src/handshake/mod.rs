@@ -107,6 +107,12 @@ pub enum HandshakeError {
         status: u16,
         /// The response headers (e.g. `Location`, `WWW-Authenticate`).
         headers: Headers,
+        /// The response body as received, at most
+        /// [`MAX_REJECTED_BODY`] bytes: per `Content-Length`, or what
+        /// arrived until the server closed the connection (or, for the
+        /// blocking client, until the handshake deadline). Empty on the
+        /// server's side of a rejection.
+        body: Vec<u8>,
     },
     /// `Sec-WebSocket-Accept` does not match the key sent.
     #[error("Sec-WebSocket-Accept does not match the key")]
@@ -159,6 +165,14 @@ impl HandshakeError {
         }
     }
 }
+
+/// At most this much of a rejecting response's body is kept in
+/// [`HandshakeError::Rejected`]; the rest is not waited for.
+///
+/// ```
+/// assert_eq!(rfc6455::handshake::MAX_REJECTED_BODY, 64 * 1024);
+/// ```
+pub const MAX_REJECTED_BODY: usize = 64 * 1024;
 
 /// HTTP headers in the order received, names as sent.
 ///

@@ -221,6 +221,7 @@ impl ServerBuilder {
                         HandshakeError::Rejected {
                             status,
                             headers: Headers::default(),
+                            body: Vec::new(),
                         },
                     )))
                 }
