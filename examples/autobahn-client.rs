@@ -9,7 +9,16 @@
 use rfc6455::blocking::ClientBuilder;
 use rfc6455::{Config, Error};
 
-fn main() -> Result<(), Error> {
+// Errors end the program with their message (`Display`), not the
+// `Debug` form that returning them from `main` would print.
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
     let base = args.next().unwrap_or_else(|| "ws://127.0.0.1:9001".into());
     let agent = args.next().unwrap_or_else(|| "rfc6455".into());

@@ -50,7 +50,16 @@ impl Room {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+// Errors end the program with their message (`Display`), not the
+// `Debug` form that returning them from `main` would print.
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (addr, tls) = args("127.0.0.1:9002")?;
     let listener = TcpListener::bind(&addr)?;
     let server = ServerBuilder::new();

@@ -31,7 +31,16 @@ mod echo_rules;
 
 use echo_rules::decide;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+// Errors end the program with their message (`Display`), not the
+// `Debug` form that returning them from `main` would print.
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (addr, tls) = args("127.0.0.1:9001")?;
     let listener = TcpListener::bind(&addr)?;
     // 16 MiB messages and frames: what the Autobahn|Testsuite sends.

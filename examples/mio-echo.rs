@@ -39,7 +39,16 @@ struct Peer {
     wants_write: bool,
 }
 
-fn main() -> io::Result<()> {
+// Errors end the program with their message (`Display`), not the
+// `Debug` form that returning them from `main` would print.
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:9003".into());

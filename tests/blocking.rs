@@ -1111,3 +1111,18 @@ fn a_refusal_without_an_end_is_reported_at_the_deadline_with_its_body() {
     }
     server.join().unwrap();
 }
+
+/// A client's I/O failure names the URL it was reaching, and keeps its kind
+/// for callers who match on it.
+#[test]
+fn a_failed_connect_names_the_url() {
+    let (listener, url) = listen();
+    drop(listener); // nothing listens there now
+    let url = format!("{url}/feed");
+    let error = connect(&url).unwrap_err();
+    assert!(
+        matches!(&error, Error::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains(&url), "{error}");
+}

@@ -1,5 +1,6 @@
 //! Opening a client connection.
 
+use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
 #[cfg(feature = "tls")]
 use std::sync::Arc;
@@ -243,6 +244,20 @@ impl ClientBuilder {
     /// kept: [`WebSocket::response`]. Without
     /// the `tls` feature, a `wss://` URL fails with [`Error::TlsNotEnabled`].
     pub fn connect(&self) -> Result<WebSocket<Stream>, Error> {
+        self.try_connect().map_err(|e| self.naming_url(e))
+    }
+
+    /// An I/O error says which URL it failed to reach (its kind kept, for
+    /// callers who match on it); the other errors already name their peer
+    /// (TLS, proxy) or are about the URL itself.
+    fn naming_url(&self, e: Error) -> Error {
+        match e {
+            Error::Io(io) => Error::Io(io::Error::new(io.kind(), format!("{}: {io}", self.url))),
+            other => other,
+        }
+    }
+
+    fn try_connect(&self) -> Result<WebSocket<Stream>, Error> {
         let request = self.request()?;
         if request.is_secure() && !cfg!(feature = "tls") {
             return Err(Error::TlsNotEnabled);
