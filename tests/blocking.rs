@@ -1126,3 +1126,38 @@ fn a_failed_connect_names_the_url() {
     );
     assert!(error.to_string().contains(&url), "{error}");
 }
+
+/// The split reader keeps the heartbeat: a peer that answers pings stays,
+/// one that goes silent is dropped (1006) while senders are refused after.
+#[test]
+fn a_split_reader_keeps_the_heartbeat() {
+    let (listener, _) = listen();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let ws = ServerBuilder::new()
+            .heartbeat(Duration::from_millis(100), Duration::from_millis(200))
+            .accept(stream)
+            .unwrap();
+        let (mut reader, sender) = ws.split().unwrap();
+        let started = Instant::now();
+        let result = reader.recv();
+        (
+            result,
+            started.elapsed(),
+            reader.close_event().cloned(),
+            sender.send_text("late").is_err(),
+        )
+    });
+    let mut silent = common::raw::client(addr); // answers nothing
+    let (result, elapsed, event, refused) = server.join().unwrap();
+    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(elapsed >= Duration::from_millis(250), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert_eq!(event.unwrap().code, CloseCode::ABNORMAL);
+    assert!(refused);
+    // It was pinged before it was dropped.
+    let mut got = Vec::new();
+    let _ = silent.read_to_end(&mut got);
+    assert_eq!(got.first(), Some(&0x89), "{got:?}");
+}
