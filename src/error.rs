@@ -86,7 +86,10 @@ pub enum Error {
     /// asked for could not be kept.
     #[error("the stream cannot time out, so the {0} cannot be kept")]
     CannotTimeOut(&'static str),
-    /// A timeout from the adapter (handshake, read, or close).
+    /// A deadline of the adapter passed; the message says which: the
+    /// opening handshake, a read or write timeout the caller set (the
+    /// connection stays open), an unanswered heartbeat ping or a message
+    /// that took too long (both end it).
     #[error("timed out: {0}")]
     Timeout(&'static str),
     /// An I/O error from the transport.

@@ -21,6 +21,11 @@
 //! # Ok::<(), rfc6455::Error>(())
 //! ```
 //!
+//! To send from other threads while one waits in `recv`, split the socket
+//! ([`WebSocket::split`]) into a [`Reader`] and a cloneable [`Sender`]. To
+//! serve pages beside WebSockets, [`ServerBuilder::handle`] reports a plain
+//! HTTP answer as an [`Outcome`], not an error.
+//!
 //! A server, a thread per connection (capped, see
 //! [`ServerBuilder::serve`]):
 //!

@@ -443,6 +443,17 @@ fn must_be_websocket<S>(outcome: Outcome<S>) -> Result<WebSocket<S>, Error> {
 }
 
 /// What [`ServerBuilder::handle`] made of a connection.
+///
+/// ```no_run
+/// use rfc6455::{blocking::{Outcome, ServerBuilder}, Accept};
+/// let (tcp, _) = std::net::TcpListener::bind("127.0.0.1:9001")?.accept()?;
+/// match ServerBuilder::new().handle(tcp, |_| Ok(Accept::new()))? {
+///     Outcome::WebSocket(ws) => println!("open: {:?}", ws.ready_state()),
+///     Outcome::Answered { status, .. } => println!("answered {status}"),
+///     _ => {}
+/// }
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
 // Unboxed: an outcome is made and taken apart once per connection, and
 // boxing the socket would cost every WebSocket an allocation for nothing.
 #[allow(clippy::large_enum_variant)]

@@ -42,6 +42,14 @@ pub trait Split: Transport {
     type Reader: Transport;
 
     /// A second handle on the same stream, for reading only.
+    ///
+    /// ```no_run
+    /// use rfc6455::blocking::Split;
+    /// let tcp = std::net::TcpStream::connect("127.0.0.1:9001")?;
+    /// let reader = tcp.read_handle()?;
+    /// assert_eq!(reader.peer_addr()?, tcp.peer_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn read_handle(&self) -> io::Result<Self::Reader>;
 
     /// Turns bytes read from the read handle into the stream's data, handed
