@@ -1381,3 +1381,23 @@ fn a_refusal_keeps_its_body_bounded() {
     c.receive(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n");
     assert_eq!(rejected(&mut c), (304, Vec::new()));
 }
+
+/// A refusal's message says what its body says (first line, shortened),
+/// so a person reading the error learns why.
+#[test]
+fn a_refusal_message_quotes_its_body() {
+    let rejected = |body: &[u8]| HandshakeError::Rejected {
+        status: 403,
+        headers: Default::default(),
+        body: body.to_vec(),
+    };
+    assert_eq!(
+        rejected(b"\n  origin not allowed\nmore").to_string(),
+        "handshake answered with HTTP 403 instead of 101 Switching Protocols: origin not allowed"
+    );
+    assert!(rejected(b"").to_string().ends_with("Protocols"));
+    assert!(rejected(&[0xff, 0xfe]).to_string().ends_with("Protocols"));
+    assert!(rejected("x".repeat(300).as_bytes())
+        .to_string()
+        .ends_with("x..."));
+}

@@ -101,7 +101,10 @@ pub enum HandshakeError {
     #[error("unsupported Sec-WebSocket-Version {0:?}; only 13 is supported")]
     UnsupportedVersion(Option<String>),
     /// The server answered with a status other than 101.
-    #[error("handshake answered with HTTP {status} instead of 101 Switching Protocols")]
+    #[error(
+        "handshake answered with HTTP {status} instead of 101 Switching Protocols{}",
+        body_excerpt(body)
+    )]
     Rejected {
         /// The status code, e.g. 401, 403 or a redirect.
         status: u16,
@@ -163,6 +166,22 @@ impl HandshakeError {
             HandshakeError::Rejected { status, .. } => Some(*status),
             _ => None,
         }
+    }
+}
+
+/// What a refusal's body says, for its message: its first line, if it is
+/// text, shortened to 200 characters.
+fn body_excerpt(body: &[u8]) -> String {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return String::new();
+    };
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty());
+    match line {
+        Some(line) if line.chars().count() > 200 => {
+            format!(": {}...", line.chars().take(200).collect::<String>())
+        }
+        Some(line) => format!(": {line}"),
+        None => String::new(),
     }
 }
 
