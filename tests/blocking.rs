@@ -874,7 +874,8 @@ fn split_buffered_amount_is_exact_and_the_cap_holds() {
     };
     let ws = ClientBuilder::new(&url).config(config).connect().unwrap();
     let (mut reader, sender) = ws.split().unwrap();
-    let receiving = thread::spawn(move || reader.recv().map(|m| m.is_none()));
+    // The reader starts after the counting: like `recv` on the unsplit
+    // socket, it writes out what is queued when it hands over input.
     let payload = vec![7u8; 100];
     let mut queued = 0;
     let error = loop {
@@ -893,6 +894,7 @@ fn split_buffered_amount_is_exact_and_the_cap_holds() {
             max: 1000
         }
     ));
+    let receiving = thread::spawn(move || reader.recv().map(|m| m.is_none()));
     sender.flush().unwrap();
     assert_eq!(sender.buffered_amount(), 0);
     sender.close(CloseCode::NORMAL, "").unwrap();

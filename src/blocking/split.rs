@@ -256,7 +256,8 @@ impl<S: Transport> Sender<S> {
     }
 
     /// Queues a message without writing it: it goes out with the next
-    /// send or [`flush`](Self::flush). Fails with [`Error::BufferFull`] once
+    /// send, [`flush`](Self::flush), or when the reader next takes in
+    /// input (as `recv` on the unsplit socket writes what is queued). Fails with [`Error::BufferFull`] once
     /// the queue would pass `Config::max_buffered_amount`.
     ///
     /// ```no_run
