@@ -310,6 +310,12 @@ impl<S: Transport> WebSocket<S> {
     }
 
     /// The same as [`close`](Self::close), which now takes any code.
+    ///
+    /// ```no_run
+    /// let mut ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// ws.close(rfc6455::CloseCode::GOING_AWAY, "")?; // was: close_with
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     #[deprecated(note = "use `close`, which takes a `CloseCode` or a `u16` and the same rule")]
     pub fn close_with(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.close(code, reason)
