@@ -215,6 +215,12 @@ fuzz_target!(|input: &[u8]| {
                             assert!(head_fits);
                             assert_eq!(status, 400);
                         }
+                        // Another method than GET or HEAD: 405 for a plain
+                        // request, 400 for an upgrade.
+                        HandshakeError::MethodNotAllowed(_) | HandshakeError::MethodNotGet(_) => {
+                            assert!(head_fits);
+                            assert!(status == 405 || status == 400, "{status}");
+                        }
                         other => panic!("parse error {other:?}"),
                     }
                     assert_eq!(status_of(&take_output(&mut conn)), status);
