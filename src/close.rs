@@ -214,6 +214,57 @@ pub(crate) fn parse_payload(payload: bytes::Bytes) -> Result<Option<CloseFrame>,
     }
 }
 
+/// How a connection ended, as the browser's `CloseEvent`.
+///
+/// `was_clean` is true when the close handshake completed. An abnormal end
+/// reports 1006 (transport dropped, timeout) or the code of the protocol
+/// violation that failed the connection (1002, 1007, 1009). The adapters
+/// report it; the sans-IO core reports the close frames themselves.
+///
+/// ```no_run
+/// let mut ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/")?;
+/// ws.close(1000, "done")?;
+/// while ws.recv()?.is_some() {}
+/// let event: &rfc6455::CloseEvent = ws.close_event().unwrap();
+/// assert!(event.was_clean);
+/// # Ok::<(), rfc6455::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseEvent {
+    /// The close code: the peer's, 1005 when its close frame had none, or
+    /// the abnormal code.
+    pub code: CloseCode,
+    /// The peer's reason, if any.
+    pub reason: String,
+    /// Whether the close handshake completed.
+    pub was_clean: bool,
+}
+
+impl CloseEvent {
+    /// The end of a completed close handshake, with the peer's close frame
+    /// (1005 and no reason when it had none).
+    pub(crate) fn clean(frame: Option<&CloseFrame>) -> Self {
+        let (code, reason) = match frame {
+            Some(f) => (f.code, f.reason.to_string()),
+            None => (CloseCode::NO_STATUS, String::new()),
+        };
+        CloseEvent {
+            code,
+            reason,
+            was_clean: true,
+        }
+    }
+
+    /// An end without a completed close handshake, reported with `code`.
+    pub(crate) fn abnormal(code: CloseCode) -> Self {
+        CloseEvent {
+            code,
+            reason: String::new(),
+            was_clean: false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,6 +104,7 @@ pub mod mask;
 mod message;
 mod outbound;
 mod state;
+mod timeouts;
 #[cfg(feature = "tls")]
 pub mod tls;
 #[cfg(feature = "tokio")]
@@ -111,7 +112,7 @@ pub mod tokio;
 pub mod utf8;
 
 pub use bytes::Bytes;
-pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};
+pub use close::{CloseCode, CloseEvent, CloseFrame, MAX_REASON_LEN};
 pub use connection::Connection;
 pub use error::{Error, ProtocolError, TlsError, TlsErrorKind};
 pub use handshake::{Accept, ClientRequest, HandshakeError, Headers, Reject, Request, Response};

@@ -8,13 +8,11 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rfc6455::blocking::{
-    connect, ClientBuilder, CloseEvent, Handler, ServerBuilder, Transport, WebSocket,
-};
-use rfc6455::HandshakeError;
+use rfc6455::blocking::{connect, ClientBuilder, Handler, ServerBuilder, Transport, WebSocket};
 use rfc6455::{
     Accept, CloseCode, Config, Connection, Error, Event, Message, ReadyState, Reject, Role,
 };
+use rfc6455::{CloseEvent, HandshakeError};
 
 const LIMIT: Duration = Duration::from_secs(10);
 

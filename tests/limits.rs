@@ -474,7 +474,7 @@ fn servers_and_clients_come_with_safe_defaults() {
     for default in [
         "heartbeat: Some((20s, 20s))",
         "write_timeout: Some(30s)",
-        "message_timeout: Some(60s)",
+        "message: Some(60s)",
         "max_connections: 10000",
     ] {
         assert!(server.contains(default), "{default} not in {server}");
@@ -483,7 +483,7 @@ fn servers_and_clients_come_with_safe_defaults() {
     for default in [
         "heartbeat: Some((20s, 20s))",
         "write_timeout: Some(30s)",
-        "message_timeout: Some(60s)",
+        "message: Some(60s)",
     ] {
         assert!(client.contains(default), "{default} not in {client}");
     }

@@ -36,7 +36,7 @@ fn accept_one(listener: &TcpListener) -> TcpStream {
 fn tls_echo_once(
     listener: TcpListener,
     server: ServerBuilder,
-) -> thread::JoinHandle<(Vec<ReadyState>, Option<rfc6455::blocking::CloseEvent>)> {
+) -> thread::JoinHandle<(Vec<ReadyState>, Option<rfc6455::CloseEvent>)> {
     thread::spawn(move || {
         let mut ws = server
             .read_timeout(Some(LIMIT))

@@ -39,7 +39,7 @@ fn messages() -> Vec<Message> {
 fn tokio_echo_once(
     listener: TcpListener,
     server: ServerBuilder,
-) -> tokio::task::JoinHandle<Option<rfc6455::blocking::CloseEvent>> {
+) -> tokio::task::JoinHandle<Option<rfc6455::CloseEvent>> {
     tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
         stream.set_nodelay(true).unwrap();

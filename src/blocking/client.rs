@@ -6,16 +6,12 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::blocking::deadlines::{stream_timeout_setters, DEFAULT_WRITE_TIMEOUT};
 use crate::blocking::proxy::Proxy;
-use crate::blocking::socket::{
-    WebSocket, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MESSAGE_TIMEOUT,
-    DEFAULT_WRITE_TIMEOUT,
-};
+use crate::blocking::socket::WebSocket;
 use crate::blocking::{Stream, Transport};
+use crate::timeouts::{timeout_setters, Timeouts};
 use crate::{ClientRequest, Config, Connection, Error, Event};
-
-/// The default bound on the opening handshake.
-const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connects to a `ws://` or `wss://` URL with default settings: for
 /// `wss://`, TLS verified against Mozilla's roots (see `rfc6455::tls`).
@@ -50,12 +46,9 @@ pub struct ClientBuilder {
     request: Result<ClientRequest, String>,
     config: Config,
     connect_timeout: Option<Duration>,
-    handshake_timeout: Duration,
+    timeouts: Timeouts,
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
-    close_timeout: Duration,
-    heartbeat: Option<(Duration, Duration)>,
-    message_timeout: Option<Duration>,
     /// The proxy to tunnel through, or why its URL is unusable (reported
     /// on connect).
     proxy: Option<Result<Proxy, String>>,
@@ -76,12 +69,9 @@ impl ClientBuilder {
             request,
             config: Config::default(),
             connect_timeout: None,
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            timeouts: Timeouts::default(),
             read_timeout: None,
             write_timeout: DEFAULT_WRITE_TIMEOUT,
-            close_timeout: DEFAULT_CLOSE_TIMEOUT,
-            heartbeat: DEFAULT_HEARTBEAT,
-            message_timeout: DEFAULT_MESSAGE_TIMEOUT,
             proxy: None,
             #[cfg(feature = "tls")]
             tls_config: None,
@@ -112,65 +102,19 @@ impl ClientBuilder {
         self
     }
 
+    timeout_setters!("rfc6455::blocking::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
+    stream_timeout_setters!("rfc6455::blocking::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
+
     /// Bounds the TCP connect (default: the system's).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
     }
 
-    /// Bounds the opening handshake (default 10 s).
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
-        self
-    }
-
-    /// Detects a dead or idle peer: after `interval` without hearing from
-    /// the peer, send a ping; if nothing arrives within `pong_timeout` of
-    /// it, drop the connection (reported as 1006, `Error::Timeout`). A
-    /// silent interval also releases buffers that grew for large messages.
-    ///
-    /// Default: on, 20 s and 20 s (as python-websockets), so a peer that
-    /// vanished without a FIN or RST does not hold the connection forever.
-    pub fn heartbeat(mut self, interval: Duration, pong_timeout: Duration) -> Self {
-        self.heartbeat = Some((interval, pong_timeout));
-        self
-    }
-
-    /// Turns the heartbeat off: an idle peer is then kept until the
-    /// transport reports it gone (or the read timeout, if set, expires).
-    pub fn no_heartbeat(mut self) -> Self {
-        self.heartbeat = None;
-        self
-    }
-
-    /// Bounds how long one message (a frame, or all fragments of one) may
-    /// take to arrive once its first byte came; past it the connection is
-    /// failed with 1008 and `recv` returns [`Error::Timeout`]. Default:
-    /// 60 s, so a peer that trickles a large frame cannot hold the
-    /// connection forever; `None` lifts the bound.
-    pub fn message_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.message_timeout = timeout;
-        self
-    }
-
-    /// A read timeout for `recv` once open (default: none).
-    pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.read_timeout = timeout;
-        self
-    }
-
-    /// A write timeout for sends (default: 30 s): a server that stops
-    /// reading cannot block a send forever. `None` waits as long as it
-    /// takes.
-    pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.write_timeout = timeout;
-        self
-    }
-
     /// How long to wait for the server to close TCP after the close
     /// handshake (default 5 s).
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout;
+        self.timeouts.close = timeout;
         self
     }
 
@@ -268,7 +212,7 @@ impl ClientBuilder {
             None => self.tcp_connect(request.host(), request.port())?,
         };
         stream.set_nodelay(true)?;
-        let deadline = Instant::now() + self.handshake_timeout;
+        let deadline = Instant::now() + self.timeouts.handshake;
         if let Some(proxy) = &proxy {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -347,7 +291,7 @@ impl ClientBuilder {
     /// ```
     pub fn connect_on<S: Transport>(&self, stream: S) -> Result<WebSocket<S>, Error> {
         let request = self.request()?;
-        let deadline = Instant::now() + self.handshake_timeout;
+        let deadline = Instant::now() + self.timeouts.handshake;
         self.handshake(stream, request, deadline)
     }
 
@@ -360,14 +304,14 @@ impl ClientBuilder {
         let conn = Connection::client(request, self.config.clone())?;
         let mut ws = WebSocket::from_connection(stream, conn);
         ws.set_url(self.url.clone());
-        ws.set_timeouts(self.read_timeout, self.close_timeout);
+        ws.set_close_timeout(self.timeouts.close);
         let response = loop {
             if let Event::Open(response) = ws.handshake_event(deadline)? {
                 break response;
             }
         };
         ws.set_response(response);
-        ws.opened(self.write_timeout, self.heartbeat, self.message_timeout)?;
+        ws.opened(self.read_timeout, self.write_timeout, &self.timeouts)?;
         Ok(ws)
     }
 }

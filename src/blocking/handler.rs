@@ -3,40 +3,15 @@
 use crate::blocking::Transport;
 
 use crate::blocking::WebSocket;
-use crate::{CloseCode, Error, Message};
-
-/// How a connection ended, as the browser's `CloseEvent`.
-///
-/// `was_clean` is true when the close handshake completed. An abnormal end
-/// reports 1006 (transport dropped, timeout) or the code of the protocol
-/// violation that failed the connection (1002, 1007, 1009).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CloseEvent {
-    /// The close code: the peer's, 1005 when its close frame had none, or
-    /// the abnormal code.
-    pub code: CloseCode,
-    /// The peer's reason, if any.
-    pub reason: String,
-    /// Whether the close handshake completed.
-    pub was_clean: bool,
-}
-
-impl CloseEvent {
-    pub(crate) fn abnormal(code: CloseCode) -> Self {
-        CloseEvent {
-            code,
-            reason: String::new(),
-            was_clean: false,
-        }
-    }
-}
+use crate::{CloseCode, CloseEvent, Error, Message};
 
 /// Event-style handling of a connection: `on_open`, then `on_message` for
 /// each message, `on_error` if something went wrong, and `on_close` exactly
 /// once at the end. Drive it with [`Handler::run`].
 ///
 /// ```no_run
-/// use rfc6455::blocking::{connect, CloseEvent, Handler, Transport, WebSocket};
+/// use rfc6455::blocking::{connect, Handler, Transport, WebSocket};
+/// use rfc6455::CloseEvent;
 /// use rfc6455::Message;
 ///
 /// struct Printer;

@@ -47,6 +47,7 @@
 //! ```
 
 mod client;
+mod deadlines;
 mod handler;
 mod proxy;
 mod server;
@@ -55,7 +56,7 @@ mod split;
 mod stream;
 
 pub use client::{connect, ClientBuilder};
-pub use handler::{CloseEvent, Handler};
+pub use handler::Handler;
 pub use server::{accept, Outcome, ServerBuilder};
 pub use socket::WebSocket;
 pub use split::{Reader, Sender, Split};

@@ -7,17 +7,13 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::blocking::socket::{
-    WebSocket, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MESSAGE_TIMEOUT,
-    DEFAULT_WRITE_TIMEOUT,
-};
+use crate::blocking::deadlines::{stream_timeout_setters, DEFAULT_WRITE_TIMEOUT};
+use crate::blocking::socket::WebSocket;
 use crate::blocking::{Stream, Transport};
 use crate::handshake::{HandshakeError, Headers};
+use crate::timeouts::{timeout_setters, Timeouts};
 use crate::{Accept, Config, Connection, Error, Event, ReadyState, Reject, Request};
 
-/// The default bound on the opening handshake: a peer that never finishes
-/// its request is cut off after it.
-const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default cap on connections [`ServerBuilder::serve`] handles at once:
 /// each holds a thread, and a flood of connections must not exhaust them.
 const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
@@ -69,12 +65,9 @@ pub fn accept(stream: TcpStream) -> Result<WebSocket<Stream>, Error> {
 #[derive(Clone, Debug)]
 pub struct ServerBuilder {
     config: Config,
-    handshake_timeout: Duration,
+    timeouts: Timeouts,
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
-    close_timeout: Duration,
-    heartbeat: Option<(Duration, Duration)>,
-    message_timeout: Option<Duration>,
     max_connections: usize,
     /// Connections [`serve`](Self::serve) is handling, shared by clones.
     live: Arc<AtomicUsize>,
@@ -93,12 +86,9 @@ impl ServerBuilder {
     pub fn new() -> Self {
         ServerBuilder {
             config: Config::default(),
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            timeouts: Timeouts::default(),
             read_timeout: None,
             write_timeout: DEFAULT_WRITE_TIMEOUT,
-            close_timeout: DEFAULT_CLOSE_TIMEOUT,
-            heartbeat: DEFAULT_HEARTBEAT,
-            message_timeout: DEFAULT_MESSAGE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             live: Arc::new(AtomicUsize::new(0)),
             #[cfg(feature = "tls")]
@@ -195,54 +185,8 @@ impl ServerBuilder {
         self
     }
 
-    /// Bounds the whole opening handshake (default 10 s).
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
-        self
-    }
-
-    /// Detects a dead or idle peer: after `interval` without hearing from
-    /// the peer, send a ping; if nothing arrives within `pong_timeout` of
-    /// it, drop the connection (reported as 1006, `Error::Timeout`). A
-    /// silent interval also releases buffers that grew for large messages.
-    ///
-    /// Default: on, 20 s and 20 s (as python-websockets), so a peer that
-    /// vanished without a FIN or RST does not hold the connection forever.
-    pub fn heartbeat(mut self, interval: Duration, pong_timeout: Duration) -> Self {
-        self.heartbeat = Some((interval, pong_timeout));
-        self
-    }
-
-    /// Turns the heartbeat off: an idle peer is then kept until the
-    /// transport reports it gone (or the read timeout, if set, expires).
-    pub fn no_heartbeat(mut self) -> Self {
-        self.heartbeat = None;
-        self
-    }
-
-    /// Bounds how long one message (a frame, or all fragments of one) may
-    /// take to arrive once its first byte came; past it the connection is
-    /// failed with 1008 and `recv` returns [`Error::Timeout`]. Default:
-    /// 60 s, so a peer that trickles a large frame cannot hold the
-    /// connection forever; `None` lifts the bound.
-    pub fn message_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.message_timeout = timeout;
-        self
-    }
-
-    /// A read timeout for `recv` once open (default: none).
-    pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.read_timeout = timeout;
-        self
-    }
-
-    /// A write timeout for sends (default: 30 s): a peer that stops
-    /// reading cannot block a send, and the thread in it, forever. `None`
-    /// waits as long as the peer takes.
-    pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.write_timeout = timeout;
-        self
-    }
+    timeout_setters!("rfc6455::blocking::ServerBuilder::new()");
+    stream_timeout_setters!("rfc6455::blocking::ServerBuilder::new()");
 
     /// Serves `wss://`: every accepted TCP stream first runs a TLS
     /// handshake with this configuration (see
@@ -364,7 +308,7 @@ impl ServerBuilder {
         F: FnOnce(&Request) -> Result<Accept, Reject>,
     {
         stream.set_nodelay(true)?;
-        let deadline = Instant::now() + self.handshake_timeout;
+        let deadline = Instant::now() + self.timeouts.handshake;
         let stream = self.tls_handshake(stream, deadline)?;
         self.handshake(stream, deadline, decide)
     }
@@ -385,7 +329,7 @@ impl ServerBuilder {
         S: Transport,
         F: FnOnce(&Request) -> Result<Accept, Reject>,
     {
-        self.handshake(stream, Instant::now() + self.handshake_timeout, decide)
+        self.handshake(stream, Instant::now() + self.timeouts.handshake, decide)
     }
 
     fn handshake<S, F>(&self, stream: S, deadline: Instant, decide: F) -> Result<Outcome<S>, Error>
@@ -394,7 +338,7 @@ impl ServerBuilder {
         F: FnOnce(&Request) -> Result<Accept, Reject>,
     {
         let mut ws = WebSocket::from_connection(stream, Connection::server(self.config.clone()));
-        ws.set_timeouts(self.read_timeout, self.close_timeout);
+        ws.set_close_timeout(self.timeouts.close);
         let request = loop {
             if let Event::Request(request) = ws.handshake_event(deadline)? {
                 break request;
@@ -424,7 +368,7 @@ impl ServerBuilder {
         if let Some(status) = answered {
             return Ok(Outcome::Answered { request, status });
         }
-        ws.opened(self.write_timeout, self.heartbeat, self.message_timeout)?;
+        ws.opened(self.read_timeout, self.write_timeout, &self.timeouts)?;
         Ok(Outcome::WebSocket(ws))
     }
 }

@@ -1,29 +1,18 @@
 //! The blocking socket: moves bytes between a stream and the core.
 
-use std::io::{self, IoSlice, Read};
+use std::io;
 use std::time::{Duration, Instant};
 
-use crate::blocking::handler::CloseEvent;
-use crate::blocking::split::{self, Parts};
-use crate::blocking::{Reader, Sender, Split, Transport};
+use crate::blocking::deadlines::{
+    cannot_time_out, is_timeout, write_queued, Deadlines, Due, UntilDeadline, MESSAGE_TOO_SLOW,
+    PING_UNANSWERED, READ_TIMED_OUT,
+};
+use crate::blocking::Transport;
 use crate::handshake::Response;
-use crate::{CloseCode, Connection, Error, Event, Message, MessageKind, ReadyState, Role};
-
-/// How long a client waits, after the close handshake, for the server to
-/// close the TCP connection (section 7.1.1) before closing it itself.
-pub(crate) const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-/// The default keepalive: a ping after this much silence from the peer,
-/// and the connection dropped if nothing arrives within as long again (the
-/// values python-websockets uses).
-pub(crate) const DEFAULT_HEARTBEAT: Option<(Duration, Duration)> =
-    Some((Duration::from_secs(20), Duration::from_secs(20)));
-/// The default bound on one blocked write: a peer that stops reading
-/// cannot hold a send (and its thread) forever.
-pub(crate) const DEFAULT_WRITE_TIMEOUT: Option<Duration> = Some(Duration::from_secs(30));
-/// The default bound on how long a message may take to arrive once its
-/// first byte came, so a peer that trickles a large frame a byte at a time
-/// cannot hold the connection forever.
-pub(crate) const DEFAULT_MESSAGE_TIMEOUT: Option<Duration> = Some(Duration::from_secs(60));
+use crate::timeouts::Timeouts;
+use crate::{
+    CloseCode, CloseEvent, Connection, Error, Event, Message, MessageKind, ReadyState, Role,
+};
 
 /// From this many missing bytes of a frame on, the rest is read with
 /// `read_to_end` into a buffer of its own.
@@ -55,60 +44,13 @@ pub struct WebSocket<S> {
     stream: S,
     conn: Connection,
     url: Option<String>,
-    read_timeout: Option<Duration>,
-    close_timeout: Duration,
     close_event: Option<CloseEvent>,
-    heartbeat: Option<Heartbeat>,
-    message_timeout: Option<Duration>,
+    deadlines: Deadlines,
     /// The write timeout set on the open connection: a write that hits it
     /// is reported as [`Error::Timeout`], not as the stream's `WouldBlock`.
     write_timeout: Option<Duration>,
     /// A client's handshake response (the 101, its headers and cookies).
     response: Option<Response>,
-    /// When the message now arriving started to (see
-    /// [`Connection::message_in_progress`]).
-    message_started: Option<Instant>,
-}
-
-/// Idle detection: a ping after `interval` of silence from the peer, and
-/// the connection is dropped if nothing arrives within `timeout` of it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Heartbeat {
-    pub(crate) interval: Duration,
-    pub(crate) timeout: Duration,
-    last_heard: Instant,
-    ping_sent: Option<Instant>,
-}
-
-impl Heartbeat {
-    pub(crate) fn new(interval: Duration, timeout: Duration) -> Self {
-        Heartbeat {
-            interval,
-            timeout,
-            last_heard: Instant::now(),
-            ping_sent: None,
-        }
-    }
-
-    pub(crate) fn deadline(&self) -> Instant {
-        match self.ping_sent {
-            Some(sent) => sent + self.timeout,
-            None => self.last_heard + self.interval,
-        }
-    }
-
-    pub(crate) fn ping_sent(&self) -> Option<Instant> {
-        self.ping_sent
-    }
-
-    pub(crate) fn pinged(&mut self, at: Instant) {
-        self.ping_sent = Some(at);
-    }
-
-    pub(crate) fn heard(&mut self) {
-        self.last_heard = Instant::now();
-        self.ping_sent = None;
-    }
 }
 
 impl<S> std::fmt::Debug for WebSocket<S> {
@@ -139,14 +81,10 @@ impl<S: Transport> WebSocket<S> {
             stream,
             conn,
             url: None,
-            read_timeout: None,
-            close_timeout: DEFAULT_CLOSE_TIMEOUT,
             close_event: None,
-            heartbeat: None,
-            message_timeout: None,
+            deadlines: Deadlines::new(None, Timeouts::default().close),
             write_timeout: None,
             response: None,
-            message_started: None,
         }
     }
 
@@ -175,9 +113,11 @@ impl<S: Transport> WebSocket<S> {
         self.response.as_ref()
     }
 
-    pub(crate) fn set_timeouts(&mut self, read: Option<Duration>, close: Duration) {
-        self.read_timeout = read;
-        self.close_timeout = close;
+    /// The close timeout, for a handshake that fails; the other clocks
+    /// start when the connection opens (a read timeout before then would
+    /// be mistaken for the handshake's own deadline).
+    pub(crate) fn set_close_timeout(&mut self, close: Duration) {
+        self.deadlines = Deadlines::new(None, close);
     }
 
     /// The state, as the browser's `readyState`: Connecting (0), Open (1),
@@ -321,65 +261,19 @@ impl<S: Transport> WebSocket<S> {
         self.close(code, reason)
     }
 
-    /// Splits the socket into a [`Reader`] that one thread blocks in and a
-    /// cloneable [`Sender`] that other threads write through, so a thread
-    /// waiting for input never delays a send (see [`Split`] for the streams
-    /// this works over: TCP, and TLS over TCP). Queued output, buffered
-    /// input, the timeouts, heartbeat and message timeout carry over.
-    ///
-    /// ```no_run
-    /// let ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/")?;
-    /// let (mut reader, sender) = ws.split()?;
-    /// for i in 0..3 {
-    ///     let sender = sender.clone();
-    ///     std::thread::spawn(move || sender.send_text(&format!("from thread {i}")));
-    /// }
-    /// while let Some(message) = reader.recv()? {
-    ///     println!("{message:?}");
-    /// }
-    /// # Ok::<(), rfc6455::Error>(())
-    /// ```
-    pub fn split(self) -> Result<(Reader<S>, Sender<S>), Error>
-    where
-        S: Split,
-    {
-        if self.close_event.is_some() {
-            return Err(Error::NotOpen(ReadyState::Closed));
-        }
-        let read = self.stream.read_handle()?;
-        split::split(Parts {
-            conn: self.conn,
-            stream: self.stream,
-            read,
-            read_timeout: self.read_timeout,
-            close_timeout: self.close_timeout,
-            heartbeat: self.heartbeat,
-            message_timeout: self.message_timeout,
-        })
+    /// Takes the socket apart for [`split`](Self::split) (in `split.rs`,
+    /// which builds on this module, never the reverse).
+    pub(crate) fn into_parts(self) -> (S, Connection, Deadlines) {
+        (self.stream, self.conn, self.deadlines)
     }
 
     /// Writes out everything queued.
     pub fn flush(&mut self) -> Result<(), Error> {
-        while self.conn.buffered_amount() > 0 {
-            let mut slices = [IoSlice::new(&[]); 16];
-            let count = self.conn.output_io_slices(&mut slices);
-            let written = match self.stream.write_vectored(&slices[..count]) {
-                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if self.write_timeout.is_some() && is_timeout(&e) => {
-                    return Err(Error::Timeout(
-                        "write: the peer did not take the bytes within the write timeout",
-                    ))
-                }
-                Err(e) => return Err(e.into()),
-            };
-            self.conn.consume_output(written);
-        }
-        match self.stream.flush() {
-            Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e.into()),
-            _ => Ok(()),
-        }
+        write_queued(
+            &mut self.conn,
+            &mut self.stream,
+            self.write_timeout.is_some(),
+        )
     }
 
     /// Receives the next message. Pings are answered and pongs consumed on
@@ -409,15 +303,7 @@ impl<S: Transport> WebSocket<S> {
             }
             match self.conn.next_event() {
                 Ok(Some(Event::Close(frame))) => {
-                    let (code, reason) = match &frame {
-                        Some(f) => (f.code, f.reason.to_string()),
-                        None => (CloseCode::NO_STATUS, String::new()),
-                    };
-                    self.finish(CloseEvent {
-                        code,
-                        reason,
-                        was_clean: true,
-                    });
+                    self.finish(CloseEvent::clean(frame.as_ref()));
                     return Ok(Some(Event::Close(frame)));
                 }
                 Ok(Some(event)) => return Ok(Some(event)),
@@ -497,32 +383,88 @@ impl<S: Transport> WebSocket<S> {
     /// the open connection.
     pub(crate) fn opened(
         &mut self,
+        read_timeout: Option<Duration>,
         write_timeout: Option<Duration>,
-        heartbeat: Option<(Duration, Duration)>,
-        message_timeout: Option<Duration>,
+        timeouts: &Timeouts,
     ) -> Result<(), Error> {
+        self.deadlines.read_timeout = read_timeout;
         self.stream
-            .set_read_timeout(self.read_timeout)
+            .set_read_timeout(self.deadlines.read_timeout)
             .map_err(|e| cannot_time_out(e, "read timeout"))?;
         self.stream
             .set_write_timeout(write_timeout)
             .map_err(|e| cannot_time_out(e, "write timeout"))?;
-        self.heartbeat = heartbeat.map(|(interval, timeout)| Heartbeat::new(interval, timeout));
-        self.message_timeout = message_timeout;
+        self.deadlines.opened(timeouts.heartbeat, timeouts.message);
+        self.deadlines
+            .stream_read_timeout(Some(self.deadlines.read_timeout));
         self.write_timeout = write_timeout;
         Ok(())
     }
 
-    /// When the message now arriving must be complete, if one is arriving
-    /// and a message timeout is set; starts its clock at its first byte.
-    fn message_deadline(&mut self) -> Option<Instant> {
-        let timeout = self.message_timeout?;
-        if !self.conn.message_in_progress() {
-            self.message_started = None;
-            return None;
+    /// Writes what is queued, acts on the clocks that are due, then blocks
+    /// for more input (or until the next clock is due).
+    pub(crate) fn fill(&mut self) -> Result<(), Error> {
+        if let Err(e) = self.flush() {
+            return Err(self.io_failure(e));
         }
-        let started = *self.message_started.get_or_insert_with(Instant::now);
-        Some(started + timeout)
+        let now = Instant::now();
+        match self.deadlines.check(now, self.conn.message_in_progress()) {
+            Due::MessageTooSlow => return Err(self.message_too_slow()),
+            Due::PingUnanswered => {
+                self.mark_abnormal();
+                return Err(Error::Timeout(PING_UNANSWERED));
+            }
+            Due::Ping => {
+                if self.conn.ready_state() == ReadyState::Open {
+                    // Silent for a whole interval: idle, so give back
+                    // buffers that grew for large messages.
+                    self.conn.shrink_buffers();
+                    self.conn.ping(b"")?;
+                    if let Err(e) = self.flush() {
+                        return Err(self.io_failure(e));
+                    }
+                }
+                self.deadlines.pinged(now);
+            }
+            Due::Nothing => {}
+        }
+        // The handshake sets its own deadline on the stream; once open,
+        // each wait ends by the next clock (or the caller's read timeout),
+        // and a clock no longer running leaves no short timeout behind.
+        if self.conn.ready_state() != ReadyState::Connecting {
+            if let Some(timeout) = self.deadlines.read_timeout_to_set(now) {
+                self.stream
+                    .set_read_timeout(timeout)
+                    .map_err(|e| cannot_time_out(e, "heartbeat or message timeout"))?;
+            }
+        }
+        match self.read_some(self.deadlines.message_due()) {
+            Ok(0) => {
+                self.conn.receive_eof();
+                Ok(())
+            }
+            // A TLS peer that closed TCP without `close_notify`: an end of
+            // stream all the same. The core tells a clean end (after the
+            // close handshake) from a truncated one (1006).
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                self.conn.receive_eof();
+                Ok(())
+            }
+            Ok(_) => {
+                self.deadlines.heard();
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            // A clock's turn, not the caller's read timeout: the next call
+            // acts on it.
+            Err(e) if is_timeout(&e) && self.deadlines.clock_due(Instant::now()) => Ok(()),
+            // The caller's read timeout: nothing is lost, the connection
+            // stays open.
+            Err(e) if self.deadlines.read_timeout.is_some() && is_timeout(&e) => {
+                Err(Error::Timeout(READ_TIMED_OUT))
+            }
+            Err(e) => Err(self.io_failure(e.into())),
+        }
     }
 
     /// Fails the connection whose message took longer than the message
@@ -537,60 +479,7 @@ impl<S: Transport> WebSocket<S> {
             self.close_event = Some(CloseEvent::abnormal(CloseCode::POLICY_VIOLATION));
             let _ = self.stream.shutdown();
         }
-        Error::Timeout("a message did not arrive within the message timeout")
-    }
-
-    /// Writes what is queued, then blocks for more input (or until the
-    /// heartbeat has something to do).
-    pub(crate) fn fill(&mut self) -> Result<(), Error> {
-        if let Err(e) = self.flush() {
-            return Err(self.io_failure(e));
-        }
-        let message_due = self.message_deadline();
-        if message_due.is_some_and(|due| Instant::now() >= due) {
-            return Err(self.message_too_slow());
-        }
-        let heartbeat_due = self.heartbeat_step(message_due)?;
-        match self.read_some(message_due) {
-            Ok(0) => {
-                self.conn.receive_eof();
-                Ok(())
-            }
-            // A TLS peer that closed TCP without `close_notify`: an end of
-            // stream all the same. The core tells a clean end (after the
-            // close handshake) from a truncated one (1006).
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                self.conn.receive_eof();
-                Ok(())
-            }
-            Ok(_) => {
-                if let Some(hb) = &mut self.heartbeat {
-                    hb.last_heard = Instant::now();
-                    hb.ping_sent = None;
-                }
-                Ok(())
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) && [heartbeat_due, message_due]
-                    .into_iter()
-                    .flatten()
-                    .any(|due| Instant::now() >= due) =>
-            {
-                // The heartbeat's or the message timeout's turn, not the
-                // caller's read timeout: the next call acts on it.
-                Ok(())
-            }
-            // The caller's read timeout: nothing is lost, the connection
-            // stays open.
-            Err(e) if self.read_timeout.is_some() && is_timeout(&e) => Err(Error::Timeout(
-                "read: nothing arrived within the read timeout",
-            )),
-            Err(e) => Err(self.io_failure(e.into())),
-        }
+        Error::Timeout(MESSAGE_TOO_SLOW)
     }
 
     /// Reads into the connection: once, or for the rest of a large frame
@@ -642,53 +531,6 @@ impl<S: Transport> WebSocket<S> {
         Ok(total)
     }
 
-    /// Sends a ping when the peer has been silent for the interval, fails
-    /// the connection when a ping went unanswered for the timeout, and sets
-    /// the read timeout so the next read wakes up in time. Returns when the
-    /// heartbeat next needs to act.
-    fn heartbeat_step(&mut self, message_due: Option<Instant>) -> Result<Option<Instant>, Error> {
-        let Some(hb) = self.heartbeat else {
-            if let Some(due) = message_due {
-                self.wake_by(due)?;
-            }
-            return Ok(None);
-        };
-        let now = Instant::now();
-        if now >= hb.deadline() {
-            if hb.ping_sent.is_some() {
-                self.mark_abnormal();
-                return Err(Error::Timeout("no answer to a heartbeat ping"));
-            }
-            if self.conn.ready_state() == ReadyState::Open {
-                // Silent for a whole interval: idle, so give back buffers
-                // that grew for large messages.
-                self.conn.shrink_buffers();
-                self.conn.ping(b"")?;
-                if let Err(e) = self.flush() {
-                    return Err(self.io_failure(e));
-                }
-            }
-            if let Some(hb) = &mut self.heartbeat {
-                hb.ping_sent = Some(now);
-            }
-        }
-        let due = self.heartbeat.map_or(now, |hb| hb.deadline());
-        self.wake_by(message_due.map_or(due, |m| m.min(due)))?;
-        Ok(Some(due))
-    }
-
-    /// Sets the read timeout so that the next read returns by `due` at the
-    /// latest (or by the caller's read timeout, if sooner).
-    fn wake_by(&mut self, due: Instant) -> Result<(), Error> {
-        let wait = due
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1));
-        let timeout = self.read_timeout.map_or(wait, |t| t.min(wait));
-        self.stream
-            .set_read_timeout(Some(timeout))
-            .map_err(|e| cannot_time_out(e, "heartbeat or message timeout"))
-    }
-
     /// Ends the connection abnormally (1006) from the adapter's side.
     pub(crate) fn mark_abnormal(&mut self) {
         if self.close_event.is_none() {
@@ -724,7 +566,7 @@ impl<S: Transport> WebSocket<S> {
     }
 
     fn await_eof(&mut self) {
-        let deadline = Instant::now() + self.close_timeout;
+        let deadline = Instant::now() + self.deadlines.close_timeout;
         let mut scratch = [0u8; 512];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -738,39 +580,8 @@ impl<S: Transport> WebSocket<S> {
                 Err(_) => break,
             }
         }
-        let _ = self.stream.set_read_timeout(self.read_timeout);
-    }
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-/// A timeout the stream refused to take: `Unsupported` is a stream that
-/// cannot time out at all; anything else is the stream's own failure.
-fn cannot_time_out(e: io::Error, what: &'static str) -> Error {
-    if e.kind() == io::ErrorKind::Unsupported {
-        Error::CannotTimeOut(what)
-    } else {
-        Error::Io(e)
-    }
-}
-
-/// A reader that reports a timeout once `deadline` has passed, however
-/// steadily the stream underneath delivers.
-struct UntilDeadline<'a, S> {
-    inner: &'a mut S,
-    deadline: Option<Instant>,
-}
-
-impl<S: Read> Read for UntilDeadline<'_, S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        self.inner.read(buf)
+        let _ = self.stream.set_read_timeout(self.deadlines.read_timeout);
+        self.deadlines
+            .stream_read_timeout(Some(self.deadlines.read_timeout));
     }
 }

@@ -9,15 +9,16 @@
 //! outgoing cap (`Config::max_buffered_amount`) stay those of the one
 //! connection.
 
-use std::io::{self, IoSlice, Read};
+use std::io::{self, Read};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::blocking::handler::CloseEvent;
-use crate::blocking::socket::Heartbeat;
-use crate::blocking::{Stream, Transport};
-use crate::{CloseCode, Connection, Error, Event, Message, ReadyState, Role};
+use crate::blocking::deadlines::{
+    is_timeout, write_queued, Deadlines, Due, MESSAGE_TOO_SLOW, PING_UNANSWERED, READ_TIMED_OUT,
+};
+use crate::blocking::{Stream, Transport, WebSocket};
+use crate::{CloseCode, CloseEvent, Connection, Error, Event, Message, ReadyState, Role};
 
 /// How much one read of the reader takes from the socket.
 const READ_CHUNK: usize = 64 * 1024;
@@ -122,36 +123,11 @@ impl<S: Split> Shared<S> {
 }
 
 impl<S: Transport> Shared<S> {
-    /// Writes out everything queued, under the caller's lock.
+    /// Writes out everything queued, under the caller's lock. A split
+    /// socket is an open one, on which a write timeout is set by default.
     fn flush(&mut self) -> Result<(), Error> {
-        while self.conn.buffered_amount() > 0 {
-            let mut slices = [IoSlice::new(&[]); 16];
-            let count = self.conn.output_io_slices(&mut slices);
-            let written = match self.stream.write_vectored(&slices[..count]) {
-                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if is_timeout(&e) => {
-                    return Err(Error::Timeout(
-                        "write: the peer did not take the bytes within the write timeout",
-                    ))
-                }
-                Err(e) => return Err(e.into()),
-            };
-            self.conn.consume_output(written);
-        }
-        match self.stream.flush() {
-            Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e.into()),
-            _ => Ok(()),
-        }
+        write_queued(&mut self.conn, &mut self.stream, true)
     }
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 fn lock<S>(shared: &Mutex<Shared<S>>) -> MutexGuard<'_, Shared<S>> {
@@ -368,14 +344,7 @@ pub struct Reader<S: Split> {
     read: S::Reader,
     buf: Box<[u8]>,
     role: Role,
-    read_timeout: Option<Duration>,
-    /// The read timeout last set on the socket, to spare a system call per
-    /// read when it has not changed.
-    timeout_set: Option<Option<Duration>>,
-    close_timeout: Duration,
-    heartbeat: Option<Heartbeat>,
-    message_timeout: Option<Duration>,
-    message_started: Option<Instant>,
+    deadlines: Deadlines,
     close_event: Option<CloseEvent>,
 }
 
@@ -388,42 +357,53 @@ impl<S: Split> std::fmt::Debug for Reader<S> {
     }
 }
 
-/// What an unsplit socket hands over to its halves.
-pub(crate) struct Parts<S: Split> {
-    pub(crate) conn: Connection,
-    pub(crate) stream: S,
-    pub(crate) read: S::Reader,
-    pub(crate) read_timeout: Option<Duration>,
-    pub(crate) close_timeout: Duration,
-    pub(crate) heartbeat: Option<Heartbeat>,
-    pub(crate) message_timeout: Option<Duration>,
-}
-
-pub(crate) fn split<S: Split>(parts: Parts<S>) -> Result<(Reader<S>, Sender<S>), Error> {
-    let role = parts.conn.role();
-    let mut shared = Shared {
-        conn: parts.conn,
-        stream: parts.stream,
-        ended: false,
-    };
-    // What the stream read ahead before the split (TLS records past the
-    // handshake) reaches the connection before anything read after it.
-    shared.decode(&[])?;
-    let shared = Arc::new(Mutex::new(shared));
-    let reader = Reader {
-        shared: Arc::clone(&shared),
-        read: parts.read,
-        buf: vec![0; READ_CHUNK].into_boxed_slice(),
-        role,
-        read_timeout: parts.read_timeout,
-        timeout_set: None,
-        close_timeout: parts.close_timeout,
-        heartbeat: parts.heartbeat,
-        message_timeout: parts.message_timeout,
-        message_started: None,
-        close_event: None,
-    };
-    Ok((reader, Sender { shared }))
+impl<S: Split> WebSocket<S> {
+    /// Splits the socket into a [`Reader`] that one thread blocks in and a
+    /// cloneable [`Sender`] that other threads write through, so a thread
+    /// waiting for input never delays a send (see [`Split`] for the streams
+    /// this works over: TCP, and TLS over TCP). Queued output, buffered
+    /// input, the timeouts, heartbeat and message timeout carry over.
+    ///
+    /// ```no_run
+    /// let ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/")?;
+    /// let (mut reader, sender) = ws.split()?;
+    /// for i in 0..3 {
+    ///     let sender = sender.clone();
+    ///     std::thread::spawn(move || sender.send_text(&format!("from thread {i}")));
+    /// }
+    /// while let Some(message) = reader.recv()? {
+    ///     println!("{message:?}");
+    /// }
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn split(self) -> Result<(Reader<S>, Sender<S>), Error> {
+        if self.close_event().is_some() {
+            return Err(Error::NotOpen(ReadyState::Closed));
+        }
+        let (stream, conn, mut deadlines) = self.into_parts();
+        // The read handle's timeout is set before its first wait.
+        deadlines.stream_read_timeout(None);
+        let read = stream.read_handle()?;
+        let role = conn.role();
+        let mut shared = Shared {
+            conn,
+            stream,
+            ended: false,
+        };
+        // What the stream read ahead before the split (TLS records past the
+        // handshake) reaches the connection before anything read after it.
+        shared.decode(&[])?;
+        let shared = Arc::new(Mutex::new(shared));
+        let reader = Reader {
+            shared: Arc::clone(&shared),
+            read,
+            buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            role,
+            deadlines,
+            close_event: None,
+        };
+        Ok((reader, Sender { shared }))
+    }
 }
 
 impl<S: Split> Reader<S> {
@@ -499,16 +479,8 @@ impl<S: Split> Reader<S> {
             let _ = shared.flush();
             match result {
                 Ok(Some(Event::Close(frame))) => {
-                    let (code, reason) = match &frame {
-                        Some(f) => (f.code, f.reason.to_string()),
-                        None => (CloseCode::NO_STATUS, String::new()),
-                    };
                     drop(shared);
-                    self.finish(CloseEvent {
-                        code,
-                        reason,
-                        was_clean: true,
-                    });
+                    self.finish(CloseEvent::clean(frame.as_ref()));
                     return Ok(Some(Event::Close(frame)));
                 }
                 Ok(Some(event)) => return Ok(Some(event)),
@@ -530,27 +502,35 @@ impl<S: Split> Reader<S> {
         }
     }
 
-    /// Waits for input without the lock, then hands it over under it.
+    /// Acts on the clocks that are due, then waits for input without the
+    /// lock and hands it over under it.
     fn fill(&mut self) -> Result<(), Error> {
         let now = Instant::now();
-        let message_due = self.message_deadline();
-        if message_due.is_some_and(|due| now >= due) {
-            return Err(self.message_too_slow());
-        }
-        let heartbeat_due = self.heartbeat_step(now)?;
-        let wake = [heartbeat_due, message_due].into_iter().flatten().min();
-        let timeout = match (wake, self.read_timeout) {
-            (Some(due), read) => {
-                let wait = due
-                    .saturating_duration_since(now)
-                    .max(Duration::from_millis(1));
-                Some(read.map_or(wait, |t| t.min(wait)))
+        let in_progress = lock(&self.shared).conn.message_in_progress();
+        match self.deadlines.check(now, in_progress) {
+            Due::MessageTooSlow => return Err(self.message_too_slow()),
+            Due::PingUnanswered => {
+                self.mark_abnormal();
+                return Err(Error::Timeout(PING_UNANSWERED));
             }
-            (None, read) => read,
-        };
-        if self.timeout_set != Some(timeout) {
+            Due::Ping => {
+                let mut shared = lock(&self.shared);
+                if shared.conn.ready_state() == ReadyState::Open {
+                    shared.conn.shrink_buffers();
+                    shared.conn.ping(b"")?;
+                    if let Err(e) = shared.flush() {
+                        drop(shared);
+                        self.mark_abnormal();
+                        return Err(e);
+                    }
+                }
+                drop(shared);
+                self.deadlines.pinged(now);
+            }
+            Due::Nothing => {}
+        }
+        if let Some(timeout) = self.deadlines.read_timeout_to_set(now) {
             self.read.set_read_timeout(timeout).map_err(Error::Io)?;
-            self.timeout_set = Some(timeout);
         }
         match self.read.read(&mut self.buf) {
             Ok(0) => {
@@ -562,34 +542,19 @@ impl<S: Split> Reader<S> {
                 Ok(())
             }
             Ok(n) => {
-                if let Some(hb) = &mut self.heartbeat {
-                    hb.heard();
-                }
+                self.deadlines.heard();
                 let decoded = lock(&self.shared).decode(&self.buf[..n]);
                 decoded.inspect_err(|_| self.mark_abnormal())
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            // The heartbeat's or the message timeout's turn: the next call
-            // acts on it.
-            Err(e) if is_timeout(&e) && wake.is_some_and(|due| Instant::now() >= due) => Ok(()),
-            Err(e) if is_timeout(&e) => Err(Error::Timeout(
-                "read: nothing arrived within the read timeout",
-            )),
+            // A clock's turn: the next call acts on it.
+            Err(e) if is_timeout(&e) && self.deadlines.clock_due(Instant::now()) => Ok(()),
+            Err(e) if is_timeout(&e) => Err(Error::Timeout(READ_TIMED_OUT)),
             Err(e) => {
                 self.mark_abnormal();
                 Err(e.into())
             }
         }
-    }
-
-    fn message_deadline(&mut self) -> Option<Instant> {
-        let timeout = self.message_timeout?;
-        if !lock(&self.shared).conn.message_in_progress() {
-            self.message_started = None;
-            return None;
-        }
-        let started = *self.message_started.get_or_insert_with(Instant::now);
-        Some(started + timeout)
     }
 
     fn message_too_slow(&mut self) -> Error {
@@ -604,36 +569,7 @@ impl<S: Split> Reader<S> {
             self.close_event = Some(CloseEvent::abnormal(CloseCode::POLICY_VIOLATION));
             self.shut();
         }
-        Error::Timeout("a message did not arrive within the message timeout")
-    }
-
-    /// Pings after the interval of silence, fails the connection when the
-    /// ping went unanswered; returns when it next needs to act.
-    fn heartbeat_step(&mut self, now: Instant) -> Result<Option<Instant>, Error> {
-        let Some(hb) = self.heartbeat else {
-            return Ok(None);
-        };
-        if now >= hb.deadline() {
-            if hb.ping_sent().is_some() {
-                self.mark_abnormal();
-                return Err(Error::Timeout("no answer to a heartbeat ping"));
-            }
-            let mut shared = lock(&self.shared);
-            if shared.conn.ready_state() == ReadyState::Open {
-                shared.conn.shrink_buffers();
-                shared.conn.ping(b"")?;
-                if let Err(e) = shared.flush() {
-                    drop(shared);
-                    self.mark_abnormal();
-                    return Err(e);
-                }
-            }
-            drop(shared);
-            if let Some(hb) = &mut self.heartbeat {
-                hb.pinged(now);
-            }
-        }
-        Ok(self.heartbeat.map(|hb| hb.deadline()))
+        Error::Timeout(MESSAGE_TOO_SLOW)
     }
 
     fn mark_abnormal(&mut self) {
@@ -660,7 +596,7 @@ impl<S: Split> Reader<S> {
         self.close_event = Some(event);
         let _ = lock(&self.shared).flush();
         if self.role == Role::Client {
-            let deadline = Instant::now() + self.close_timeout;
+            let deadline = Instant::now() + self.deadlines.close_timeout;
             loop {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() || self.read.set_read_timeout(Some(left)).is_err() {
@@ -673,7 +609,7 @@ impl<S: Split> Reader<S> {
                     Err(_) => break,
                 }
             }
-            self.timeout_set = None;
+            self.deadlines.stream_read_timeout(None);
         }
         self.shut();
     }

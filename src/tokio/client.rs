@@ -5,13 +5,9 @@ use std::time::Duration;
 use ::tokio::io::{AsyncRead, AsyncWrite};
 use ::tokio::net::TcpStream;
 
-use crate::tokio::socket::{
-    handshake_event, WebSocket, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MESSAGE_TIMEOUT,
-};
+use crate::timeouts::{timeout_setters, Timeouts};
+use crate::tokio::socket::{handshake_event, WebSocket};
 use crate::{ClientRequest, Config, Connection, Error, Event};
-
-/// The default bound on the opening handshake.
-const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connects to a `ws://` URL with default settings.
 ///
@@ -48,10 +44,7 @@ pub struct ClientBuilder {
     request: Result<ClientRequest, String>,
     config: Config,
     connect_timeout: Option<Duration>,
-    handshake_timeout: Duration,
-    close_timeout: Duration,
-    heartbeat: Option<(Duration, Duration)>,
-    message_timeout: Option<Duration>,
+    timeouts: Timeouts,
 }
 
 impl ClientBuilder {
@@ -71,10 +64,7 @@ impl ClientBuilder {
             request,
             config: Config::default(),
             connect_timeout: None,
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
-            close_timeout: DEFAULT_CLOSE_TIMEOUT,
-            heartbeat: DEFAULT_HEARTBEAT,
-            message_timeout: DEFAULT_MESSAGE_TIMEOUT,
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -121,6 +111,8 @@ impl ClientBuilder {
         self
     }
 
+    timeout_setters!("rfc6455::tokio::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
+
     /// Bounds the TCP connect (default: the system's).
     ///
     /// ```
@@ -129,17 +121,6 @@ impl ClientBuilder {
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// Bounds the opening handshake (default 10 s).
-    ///
-    /// ```
-    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
-    ///     .handshake_timeout(std::time::Duration::from_secs(3));
-    /// ```
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
         self
     }
 
@@ -152,43 +133,7 @@ impl ClientBuilder {
     ///     .close_timeout(std::time::Duration::from_secs(1));
     /// ```
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout;
-        self
-    }
-
-    /// Detects a dead or idle peer, as
-    /// [`ServerBuilder::heartbeat`](crate::tokio::ServerBuilder::heartbeat).
-    /// Default: on, 20 s and 20 s.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
-    ///     .heartbeat(Duration::from_secs(30), Duration::from_secs(10));
-    /// ```
-    pub fn heartbeat(mut self, interval: Duration, pong_timeout: Duration) -> Self {
-        self.heartbeat = Some((interval, pong_timeout));
-        self
-    }
-
-    /// Turns the heartbeat off.
-    ///
-    /// ```
-    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/").no_heartbeat();
-    /// ```
-    pub fn no_heartbeat(mut self) -> Self {
-        self.heartbeat = None;
-        self
-    }
-
-    /// Bounds how long one message may take to arrive once its first byte
-    /// came (default 60 s; `None` lifts the bound).
-    ///
-    /// ```
-    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
-    ///     .message_timeout(None);
-    /// ```
-    pub fn message_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.message_timeout = timeout;
+        self.timeouts.close = timeout;
         self
     }
 
@@ -253,11 +198,11 @@ impl ClientBuilder {
             while !matches!(handshake_event(&mut ws).await?, Event::Open(_)) {}
             Ok::<(), Error>(())
         };
-        match ::tokio::time::timeout(self.handshake_timeout, handshake).await {
+        match ::tokio::time::timeout(self.timeouts.handshake, handshake).await {
             Ok(result) => result?,
             Err(_) => return Err(Error::Timeout("opening handshake")),
         }
-        ws.opened(self.close_timeout, self.heartbeat, self.message_timeout);
+        ws.opened(&self.timeouts);
         Ok(ws)
     }
 }

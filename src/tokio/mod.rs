@@ -47,7 +47,7 @@
 //! ```
 //!
 //! The close event is the blocking adapter's
-//! [`CloseEvent`](crate::blocking::CloseEvent).
+//! [`CloseEvent`](crate::CloseEvent).
 
 mod client;
 mod server;

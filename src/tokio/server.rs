@@ -5,14 +5,9 @@ use std::time::Duration;
 use ::tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::handshake::{HandshakeError, Headers};
-use crate::tokio::socket::{
-    handshake_event, WebSocket, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HEARTBEAT, DEFAULT_MESSAGE_TIMEOUT,
-};
+use crate::timeouts::{timeout_setters, Timeouts};
+use crate::tokio::socket::{handshake_event, WebSocket};
 use crate::{Accept, Config, Connection, Error, Event, Reject, Request};
-
-/// The default bound on the opening handshake: a peer that never finishes
-/// its request is cut off after it.
-const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Accepts a WebSocket on a stream with default settings: any path, any
 /// origin, no subprotocol. For TCP, `set_nodelay(true)` first: the socket
@@ -60,10 +55,7 @@ where
 #[derive(Clone, Debug)]
 pub struct ServerBuilder {
     config: Config,
-    handshake_timeout: Duration,
-    close_timeout: Duration,
-    heartbeat: Option<(Duration, Duration)>,
-    message_timeout: Option<Duration>,
+    timeouts: Timeouts,
 }
 
 impl Default for ServerBuilder {
@@ -81,10 +73,7 @@ impl ServerBuilder {
     pub fn new() -> Self {
         ServerBuilder {
             config: Config::default(),
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
-            close_timeout: DEFAULT_CLOSE_TIMEOUT,
-            heartbeat: DEFAULT_HEARTBEAT,
-            message_timeout: DEFAULT_MESSAGE_TIMEOUT,
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -101,17 +90,7 @@ impl ServerBuilder {
         self
     }
 
-    /// Bounds the whole opening handshake (default 10 s), however the
-    /// request trickles in.
-    ///
-    /// ```
-    /// let server = rfc6455::tokio::ServerBuilder::new()
-    ///     .handshake_timeout(std::time::Duration::from_secs(3));
-    /// ```
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
-        self
-    }
+    timeout_setters!("rfc6455::tokio::ServerBuilder::new()");
 
     /// Bounds the end of a connection (default 5 s): the peer's close reply
     /// once this end sent its close, then the last writes.
@@ -121,45 +100,7 @@ impl ServerBuilder {
     ///     .close_timeout(std::time::Duration::from_secs(1));
     /// ```
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout;
-        self
-    }
-
-    /// Detects a dead or idle peer: after `interval` without hearing from
-    /// the peer, send a ping; if nothing arrives within `pong_timeout` of
-    /// it, drop the connection (reported as 1006, `Error::Timeout`). A
-    /// silent interval also releases buffers that grew for large messages.
-    /// Default: on, 20 s and 20 s, as the blocking adapter's.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let server = rfc6455::tokio::ServerBuilder::new()
-    ///     .heartbeat(Duration::from_secs(30), Duration::from_secs(10));
-    /// ```
-    pub fn heartbeat(mut self, interval: Duration, pong_timeout: Duration) -> Self {
-        self.heartbeat = Some((interval, pong_timeout));
-        self
-    }
-
-    /// Turns the heartbeat off.
-    ///
-    /// ```
-    /// let server = rfc6455::tokio::ServerBuilder::new().no_heartbeat();
-    /// ```
-    pub fn no_heartbeat(mut self) -> Self {
-        self.heartbeat = None;
-        self
-    }
-
-    /// Bounds how long one message may take to arrive once its first byte
-    /// came; past it the connection is failed with 1008 and `recv` returns
-    /// [`Error::Timeout`]. Default 60 s; `None` lifts the bound.
-    ///
-    /// ```
-    /// let server = rfc6455::tokio::ServerBuilder::new().message_timeout(None);
-    /// ```
-    pub fn message_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.message_timeout = timeout;
+        self.timeouts.close = timeout;
         self
     }
 
@@ -230,11 +171,11 @@ impl ServerBuilder {
             result?;
             flushed
         };
-        match ::tokio::time::timeout(self.handshake_timeout, handshake).await {
+        match ::tokio::time::timeout(self.timeouts.handshake, handshake).await {
             Ok(result) => result?,
             Err(_) => return Err(Error::Timeout("opening handshake")),
         }
-        ws.opened(self.close_timeout, self.heartbeat, self.message_timeout);
+        ws.opened(&self.timeouts);
         Ok(ws)
     }
 }

@@ -13,21 +13,8 @@ use std::time::Duration;
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
 
-use crate::blocking::CloseEvent;
-use crate::{CloseCode, Connection, Error, Event, Message, ReadyState, Role};
-
-/// How long the end of a connection may take: the close reply to arrive
-/// once this end sent its close, and then the last writes and (for a
-/// client) the server's closing of TCP (section 7.1.1).
-pub(crate) const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-/// The default keepalive, as the blocking adapter's: a ping after this much
-/// silence from the peer, and the connection dropped if nothing arrives
-/// within as long again.
-pub(crate) const DEFAULT_HEARTBEAT: Option<(Duration, Duration)> =
-    Some((Duration::from_secs(20), Duration::from_secs(20)));
-/// The default bound on how long a message may take to arrive once its
-/// first byte came.
-pub(crate) const DEFAULT_MESSAGE_TIMEOUT: Option<Duration> = Some(Duration::from_secs(60));
+use crate::timeouts::Timeouts;
+use crate::{CloseCode, CloseEvent, Connection, Error, Event, Message, ReadyState, Role};
 
 /// The per-thread buffer every socket on a thread reads into before handing
 /// the bytes to its connection: an idle socket so holds no read buffer of
@@ -77,7 +64,7 @@ impl Heartbeat {
 /// The end of a connection under way: what `recv` reports once the last
 /// writes are done and the transport is closed.
 struct Ending {
-    report: Option<Result<Option<Event>, Error>>,
+    report: Result<Option<Event>, Error>,
     deadline: Instant,
     flushed: bool,
     peer_closed: bool,
@@ -125,8 +112,6 @@ pub struct WebSocket<S> {
     timer: Option<Pin<Box<Sleep>>>,
     ending: Option<Box<Ending>>,
     close_event: Option<CloseEvent>,
-    /// The connection has ended and `recv` has reported its end.
-    done: bool,
     /// Split sockets only: the wakers of the halves blocked on a write.
     write_wakers: Option<Box<[Option<Waker>; 2]>>,
 }
@@ -158,7 +143,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             stream,
             conn,
             url: None,
-            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            close_timeout: Timeouts::default().close,
             heartbeat: None,
             message_timeout: None,
             message_started: None,
@@ -166,7 +151,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             timer: None,
             ending: None,
             close_event: None,
-            done: false,
             write_wakers: None,
         }
     }
@@ -176,20 +160,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// After the handshake: the timers of the open connection.
-    pub(crate) fn opened(
-        &mut self,
-        close_timeout: Duration,
-        heartbeat: Option<(Duration, Duration)>,
-        message_timeout: Option<Duration>,
-    ) {
-        self.close_timeout = close_timeout;
-        self.heartbeat = heartbeat.map(|(interval, timeout)| Heartbeat {
+    pub(crate) fn opened(&mut self, timeouts: &Timeouts) {
+        self.close_timeout = timeouts.close;
+        self.heartbeat = timeouts.heartbeat.map(|(interval, timeout)| Heartbeat {
             interval,
             timeout,
             last_heard: Instant::now(),
             ping_sent: None,
         });
-        self.message_timeout = message_timeout;
+        self.message_timeout = timeouts.message;
     }
 
     pub(crate) fn connection_mut(&mut self) -> &mut Connection {
@@ -381,11 +360,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.flush().await
     }
 
-    /// Starts the close handshake, as the browser's `close(code, reason)`:
-    /// `code` must be 1000 or in 3000-4999, and `reason` at most 123 bytes.
-    /// Keep calling [`recv`](Self::recv) until it returns `Ok(None)`: it
-    /// receives the peer's close and ends the connection, within the close
-    /// timeout.
+    /// Starts the close handshake with `code` and `reason` (at most 123
+    /// bytes), and writes the close frame out. Keep calling
+    /// [`recv`](Self::recv) until it returns `Ok(None)`: it receives the
+    /// peer's close and ends the connection, within the close timeout.
+    ///
+    /// The rule is RFC 6455's (section 7.4), as for the blocking socket and
+    /// [`Connection::close`]: any code valid on the wire that an endpoint
+    /// may send, so a server going down sends 1001.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), rfc6455::Error> {
@@ -395,27 +377,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// assert!(ws.close_event().unwrap().was_clean);
     /// # Ok(()) }
     /// ```
-    pub async fn close(&mut self, code: u16, reason: &str) -> Result<(), Error> {
-        let code = CloseCode::from(code);
-        if !code.is_application_sendable() {
-            return Err(Error::InvalidCloseCode(code.as_u16()));
-        }
-        self.close_with(code, reason).await
+    pub async fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<(), Error> {
+        self.check_not_ended()?;
+        self.conn.close(code, reason)?;
+        self.flush().await
     }
 
-    /// Starts the close handshake with any code that is valid on the wire
-    /// (for example 1001 when a server shuts down).
+    /// The same as [`close`](Self::close), which takes any code.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), rfc6455::Error> {
     /// let mut ws = rfc6455::tokio::connect("ws://127.0.0.1:9001/").await?;
-    /// ws.close_with(rfc6455::CloseCode::GOING_AWAY, "shutting down").await?;
+    /// ws.close(rfc6455::CloseCode::GOING_AWAY, "shutting down").await?; // was: close_with
     /// # Ok(()) }
     /// ```
+    #[deprecated(note = "use `close`, which takes a `CloseCode` or a `u16` and the same rule")]
     pub async fn close_with(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.check_not_ended()?;
-        self.conn.close(code, reason)?;
-        self.flush().await
+        self.close(code, reason).await
     }
 
     /// Writes out everything queued. Cancelling it loses nothing: what is
@@ -544,26 +522,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 if self.poll_end(cx, side).is_pending() {
                     return Poll::Pending;
                 }
-                self.done = true;
-                if let Some(report) = self.ending.take().and_then(|e| e.report) {
-                    return Poll::Ready(report);
+                if let Some(ending) = self.ending.take() {
+                    return Poll::Ready(ending.report);
                 }
             }
-            if self.done || self.close_event.is_some() {
+            if self.close_event.is_some() {
                 return Poll::Ready(Ok(None));
             }
             match self.conn.next_event() {
                 Ok(Some(Event::Close(frame))) => {
-                    let (code, reason) = match &frame {
-                        Some(f) => (f.code, f.reason.to_string()),
-                        None => (CloseCode::NO_STATUS, String::new()),
-                    };
-                    let event = CloseEvent {
-                        code,
-                        reason,
-                        was_clean: true,
-                    };
-                    self.end(event, Ok(Some(Event::Close(frame))));
+                    self.end(
+                        CloseEvent::clean(frame.as_ref()),
+                        Ok(Some(Event::Close(frame))),
+                    );
                 }
                 Ok(Some(event)) => return Poll::Ready(Ok(Some(event))),
                 Ok(None) if self.conn.ready_state() == ReadyState::Closed => {
@@ -588,7 +559,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     fn end(&mut self, event: CloseEvent, report: Result<Option<Event>, Error>) {
         self.close_event = Some(event);
         self.ending = Some(Box::new(Ending {
-            report: Some(report),
+            report,
             deadline: Instant::now() + self.close_timeout,
             flushed: false,
             peer_closed: false,
@@ -601,7 +572,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         if self.close_event.is_none() {
             self.close_event = Some(CloseEvent::abnormal(CloseCode::ABNORMAL));
         }
-        self.done = true;
         self.ending = None;
     }
 
@@ -1147,11 +1117,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     /// writer.close(1000, "done").await?;
     /// # Ok(()) }
     /// ```
-    pub async fn close(&mut self, code: u16, reason: &str) -> Result<(), Error> {
-        let code = CloseCode::from(code);
-        if !code.is_application_sendable() {
-            return Err(Error::InvalidCloseCode(code.as_u16()));
-        }
+    pub async fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<(), Error> {
         {
             let mut ws = lock(&self.shared);
             ws.check_not_ended()?;
