@@ -657,3 +657,47 @@ fn serve_caps_the_connections_and_answers_one_too_many_with_503() {
     third.send_text("three").unwrap();
     assert_eq!(third.recv().unwrap().unwrap().as_bytes(), b"three");
 }
+
+#[test]
+fn a_read_buffer_grown_by_flowing_traffic_is_kept_across_drains() {
+    // Reads that come back full double the read size; draining the input
+    // must not free that buffer (and zero a new one at the next read)
+    // while traffic flows: only an idle connection gives it back.
+    let mut conn = Connection::open(Role::Client, Config::default());
+    let frame = [0x82, 0x7d]
+        .into_iter()
+        .chain([7u8; 125])
+        .collect::<Vec<u8>>();
+    let burst: Vec<u8> = frame
+        .iter()
+        .copied()
+        .cycle()
+        .take(frame.len() * 200)
+        .collect();
+    let mut offered = Vec::new();
+    for _ in 0..3 {
+        let mut rest = &burst[..];
+        while !rest.is_empty() {
+            let buf = conn.read_buf();
+            offered.push(buf.len());
+            let n = buf.len().min(rest.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            conn.commit(n);
+            rest = &rest[n..];
+            while conn.next_event().unwrap().is_some() {}
+        }
+    }
+    let largest = *offered.iter().max().unwrap();
+    assert!(largest > 4096, "reads never grew: {offered:?}");
+    assert!(
+        conn.buffer_capacity() > 4096,
+        "a buffer grown for flowing traffic was freed at a drain: {offered:?}"
+    );
+    // Idle: shrink_buffers gives it back.
+    conn.shrink_buffers();
+    assert!(
+        conn.buffer_capacity() <= 8 * 1024,
+        "{}",
+        conn.buffer_capacity()
+    );
+}

@@ -236,13 +236,22 @@ impl ReadBuffer {
         if !std::mem::take(&mut self.received) || std::mem::take(&mut self.used_large) {
             return;
         }
-        self.shrink();
+        self.release_if_empty(IDLE_CAPACITY);
     }
 
     /// Releases the buffer if it is empty and larger than the smallest
-    /// read, whatever size it kept while traffic flowed.
+    /// read, whatever size it kept while traffic flowed (the connection is
+    /// idle: see `Connection::shrink_buffers`).
     pub(super) fn shrink(&mut self) {
-        if self.filled == self.start && self.allocated > MIN_READ {
+        self.release_if_empty(MIN_READ);
+    }
+
+    /// Frees the allocation if it holds no data and is larger than `keep`.
+    /// While traffic flows `keep` is [`IDLE_CAPACITY`]: a buffer that grew
+    /// past the smallest read for pipelined input is reused, not freed and
+    /// zeroed again at every drain.
+    fn release_if_empty(&mut self, keep: usize) {
+        if self.filled == self.start && self.allocated > keep {
             self.start = 0;
             self.filled = 0;
             self.buf = BytesMut::new();
