@@ -545,39 +545,39 @@ fn server_accept_with_a_subprotocol_and_header() {
 }
 
 #[test]
-fn server_refuses_to_choose_a_protocol_not_offered_and_stays_pending() {
-    let (mut server, _) = server_with(&rfc_request("Sec-WebSocket-Protocol: chat\r\n"));
-    assert!(matches!(
-        server.accept(Accept::new().protocol("superchat")),
-        Err(Error::Handshake(HandshakeError::ProtocolNotOffered(p))) if p == "superchat"
-    ));
-    assert_eq!(server.buffered_amount(), 0);
-    assert_eq!(server.ready_state(), ReadyState::Connecting);
-    // Also with no offer at all.
-    let (mut bare, _) = server_with(&rfc_request(""));
-    assert!(matches!(
-        bare.accept(Accept::new().protocol("chat")),
-        Err(Error::Handshake(HandshakeError::ProtocolNotOffered(_)))
-    ));
-    // A bad extra header is refused the same way.
-    assert!(matches!(
-        server.accept(Accept::new().header("X", "a\nb")),
-        Err(Error::Handshake(HandshakeError::InvalidHeader(_)))
-    ));
-    assert_eq!(server.buffered_amount(), 0);
-    // The request is still pending: a valid answer works.
-    server.accept(Accept::new().protocol("chat")).unwrap();
-    assert_eq!(server.ready_state(), ReadyState::Open);
-    assert_eq!(server.protocol(), Some("chat"));
-    // Once answered, it cannot be answered again.
-    assert!(matches!(
-        server.accept(Accept::new()),
-        Err(Error::NotOpen(_))
-    ));
-    assert!(matches!(
-        server.reject(Reject::new(403)),
-        Err(Error::NotOpen(_))
-    ));
+fn server_refuses_to_choose_a_protocol_not_offered_and_answers_500() {
+    // A subprotocol the client did not offer, with an offer and without
+    // one, and a bad extra header: the answer cannot be sent, so the
+    // client gets 500 and the server the reason.
+    for (extra, accept) in [
+        (
+            "Sec-WebSocket-Protocol: chat\r\n",
+            Accept::new().protocol("superchat"),
+        ),
+        ("", Accept::new().protocol("chat")),
+        ("", Accept::new().header("X", "a\nb")),
+    ] {
+        let (mut server, _) = server_with(&rfc_request(extra));
+        let err = server.accept(accept).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::Handshake(
+                    HandshakeError::ProtocolNotOffered(_) | HandshakeError::InvalidHeader(_)
+                )
+            ),
+            "{err:?}"
+        );
+        assert_eq!(server.ready_state(), ReadyState::Closed);
+        assert!(parse_head(&drain(&mut server))
+            .start
+            .starts_with("HTTP/1.1 500 "));
+        // Once answered, it cannot be answered again.
+        assert!(matches!(
+            server.accept(Accept::new()),
+            Err(Error::NotOpen(_))
+        ));
+    }
 }
 
 /// An invalid request, the status the server must answer it with, and a
@@ -681,7 +681,9 @@ fn server_validates_requests_and_queues_the_error_status() {
             assert_eq!(response.get("Sec-WebSocket-Version"), None);
         }
         let len: usize = response.get("Content-Length").unwrap().parse().unwrap();
-        assert_eq!(len, response.body.len());
+        // A HEAD gets the head alone.
+        let body = if head.starts_with("HEAD") { 0 } else { len };
+        assert_eq!(body, response.body.len(), "{head:?}");
         assert!(server.should_close_transport());
         // Nothing more happens on this connection.
         assert!(matches!(server.next_event(), Ok(None)));
@@ -727,6 +729,33 @@ fn a_head_request_is_answered_without_the_body() {
     server.reject(Reject::new(200).body("page")).unwrap();
     let out = drain(&mut server);
     assert!(out.ends_with(b"Content-Length: 4\r\nConnection: close\r\n\r\n"));
+}
+
+#[test]
+fn a_head_upgrade_is_refused_with_the_head_of_a_400_only() {
+    // A HEAD cannot upgrade (section 4.1): accepting it fails with 400,
+    // and a HEAD gets no body, whoever answers it.
+    let head = rfc_request("").replacen("GET", "HEAD", 1);
+    let (mut server, _) = server_with(&head);
+    let err = server.accept(Accept::new()).unwrap_err();
+    assert!(
+        matches!(err, Error::Handshake(HandshakeError::MethodNotGet(_))),
+        "{err:?}"
+    );
+    let out = String::from_utf8(drain(&mut server)).unwrap();
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    assert!(out.ends_with("\r\n\r\n"), "a body after the head: {out:?}");
+    assert!(!out.contains("Content-Length: 0\r\n"), "{out:?}");
+}
+
+#[test]
+fn an_accept_that_cannot_be_sent_is_answered_500_by_the_core() {
+    let (mut server, _) = server_with(&rfc_request("Sec-WebSocket-Protocol: chat\r\n"));
+    let err = server.accept(Accept::new().protocol("mqtt")).unwrap_err();
+    assert!(matches!(err, Error::Handshake(_)), "{err:?}");
+    assert_eq!(server.ready_state(), ReadyState::Closed);
+    let out = String::from_utf8(drain(&mut server)).unwrap();
+    assert!(out.starts_with("HTTP/1.1 500"), "{out}");
 }
 
 #[test]

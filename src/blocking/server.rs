@@ -12,7 +12,7 @@ use crate::blocking::socket::WebSocket;
 use crate::blocking::{Stream, Transport};
 use crate::handshake::{HandshakeError, Headers};
 use crate::timeouts::{timeout_setters, Timeouts};
-use crate::{Accept, Config, Connection, Error, Event, ReadyState, Reject, Request};
+use crate::{Accept, Config, Connection, Error, Event, Reject, Request};
 
 /// The default cap on connections [`ServerBuilder::serve`] handles at once:
 /// each holds a thread, and a flood of connections must not exhaust them.
@@ -345,18 +345,8 @@ impl ServerBuilder {
             }
         };
         let answered = match decide(&request) {
-            Ok(accept) => match ws.connection_mut().accept(accept) {
-                Err(e) if ws.ready_state() == ReadyState::Connecting => {
-                    // The application's own answer cannot be sent (a
-                    // subprotocol the client did not offer, a bad header):
-                    // the client learns the server failed, not that its
-                    // connection dropped.
-                    let _ = ws.connection_mut().reject(Reject::new(500));
-                    let _ = ws.flush();
-                    return Err(e);
-                }
-                result => result.map(|()| None),
-            },
+            // An accept that cannot be sent is answered 500 by the core.
+            Ok(accept) => ws.connection_mut().accept(accept).map(|()| None),
             Err(reject) => {
                 let status = reject.status();
                 ws.connection_mut().reject(reject).map(|()| Some(status))

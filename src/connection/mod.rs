@@ -301,17 +301,19 @@ impl Connection {
         self.output = WriteQueue::default();
     }
 
-    /// Transition: the handshake failed; a server answers with the
-    /// error's status.
     /// Transition: a client's request was refused; the refusal's body is
     /// read before the failure is reported.
     fn refused(&mut self, body: opening::RefusalBody) {
         self.state = State::AwaitingRefusalBody(body);
     }
 
+    /// Transition: the handshake failed; a server answers with the
+    /// error's status (the head alone to a `HEAD` request).
     fn handshake_failed(&mut self, err: HandshakeError) -> Error {
         if self.role == Role::Server {
-            if let Ok(bytes) = Reject::for_error(&err).encode() {
+            let head_only =
+                matches!(&self.state, State::AwaitingDecision(r) if opening::is_head(r));
+            if let Ok(bytes) = Reject::for_error(&err).encode_for(head_only) {
                 self.output.extend(&bytes);
             }
         }

@@ -5,7 +5,8 @@
 use super::{Connection, State};
 use crate::error::Error;
 use crate::handshake::{
-    self, parse_request, parse_response, validate_request, Accept, HandshakeError, Reject,
+    self, check_method, parse_request, parse_response, validate_request, Accept, HandshakeError,
+    Reject, Request,
 };
 use crate::message::Event;
 
@@ -100,18 +101,13 @@ impl Connection {
                 // Only GET upgrades (section 4.1), and a plain request this
                 // server answers is a page: GET or HEAD. Anything else is
                 // answered here, before the application could serve it.
-                Ok(request) if !matches!(request.method(), "GET" | "HEAD") => {
-                    let method = request.method().to_owned();
-                    Err(self.handshake_failed(if request.is_websocket() {
-                        HandshakeError::MethodNotGet(method)
-                    } else {
-                        HandshakeError::MethodNotAllowed(method)
-                    }))
-                }
-                Ok(request) => {
-                    self.request_received(request.clone());
-                    Ok(Some(Event::Request(request)))
-                }
+                Ok(request) => match check_method(&request) {
+                    Ok(()) => {
+                        self.request_received(request.clone());
+                        Ok(Some(Event::Request(request)))
+                    }
+                    Err(e) => Err(self.handshake_failed(e)),
+                },
                 Err(e) => Err(self.handshake_failed(e)),
             },
         }
@@ -120,9 +116,11 @@ impl Connection {
     /// Server: accepts the request reported by [`Event::Request`], queueing
     /// the 101 response. If the request is not a valid WebSocket upgrade,
     /// the right error status (400, or 426 for a wrong version) is queued
-    /// instead, the connection closes, and the error is returned. An invalid
-    /// `accept` (a subprotocol the client did not offer, a bad header)
-    /// returns an error and leaves the request pending.
+    /// instead, the connection closes, and the error is returned. An
+    /// `accept` that cannot be sent (a subprotocol the client did not
+    /// offer, a bad header) is answered `500`, so the client learns that
+    /// the server failed rather than seeing its connection drop, and the
+    /// error says why.
     pub fn accept(&mut self, accept: Accept) -> Result<(), Error> {
         let State::AwaitingDecision(request) = &self.state else {
             return Err(Error::NotOpen(self.ready_state()));
@@ -131,7 +129,13 @@ impl Connection {
             Ok(key) => key,
             Err(e) => return Err(self.handshake_failed(e)),
         };
-        let bytes = accept.encode(request, key)?;
+        let bytes = match accept.encode(request, key) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.reject(Reject::new(500))?;
+                return Err(Error::Handshake(e));
+            }
+        };
         self.output.extend(&bytes);
         self.opened(accept.chosen_protocol().map(str::to_owned));
         Ok(())
@@ -144,9 +148,14 @@ impl Connection {
         let State::AwaitingDecision(request) = &self.state else {
             return Err(Error::NotOpen(self.ready_state()));
         };
-        let bytes = reject.encode_for(request.method() == "HEAD")?;
+        let bytes = reject.encode_for(is_head(request))?;
         self.output.extend(&bytes);
         self.rejected();
         Ok(())
     }
+}
+
+/// A `HEAD` request is answered with the head of the response only.
+pub(super) fn is_head(request: &Request) -> bool {
+    request.method() == "HEAD"
 }

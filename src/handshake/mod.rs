@@ -15,7 +15,7 @@ pub use client::{ClientRequest, Response};
 pub use server::{Accept, Reject, Request};
 
 pub(crate) use client::parse_response;
-pub(crate) use server::{parse_request, validate_request};
+pub(crate) use server::{check_method, parse_request, validate_request};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;

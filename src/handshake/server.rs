@@ -313,6 +313,18 @@ fn is_reg_name(s: &str) -> bool {
     true
 }
 
+/// The methods a server answers at all: GET upgrades (section 4.1), and a
+/// plain request (a page) may be GET or HEAD. Anything else is answered
+/// before the application could serve it: 400 for an upgrade, 405 for a
+/// plain request.
+pub(crate) fn check_method(request: &Request) -> Result<(), HandshakeError> {
+    match request.method() {
+        "GET" | "HEAD" => Ok(()),
+        method if request.is_websocket() => Err(HandshakeError::MethodNotGet(method.to_owned())),
+        method => Err(HandshakeError::MethodNotAllowed(method.to_owned())),
+    }
+}
+
 /// The WebSocket rules for a request (section 4.2.1); returns the key.
 pub(crate) fn validate_request(req: &Request) -> Result<&str, HandshakeError> {
     if req.method != "GET" {
@@ -466,10 +478,6 @@ impl Reject {
             reject = reject.header("Allow", "GET, HEAD");
         }
         reject
-    }
-
-    pub(crate) fn encode(&self) -> Result<Vec<u8>, HandshakeError> {
-        self.encode_for(false)
     }
 
     /// The response; without its body when it answers a `HEAD` (the
@@ -692,7 +700,7 @@ mod tests {
     #[test]
     fn version_rejection_says_which_version() {
         let err = validate(&request("Sec-WebSocket-Version: 8\r\n")).unwrap_err();
-        let text = String::from_utf8(Reject::for_error(&err).encode().unwrap()).unwrap();
+        let text = String::from_utf8(Reject::for_error(&err).encode_for(false).unwrap()).unwrap();
         assert!(text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
         assert!(text.contains("Sec-WebSocket-Version: 13\r\n"));
     }
@@ -703,7 +711,7 @@ mod tests {
             Reject::new(403)
                 .header("X-Reason", "origin")
                 .body("no")
-                .encode()
+                .encode_for(false)
                 .unwrap(),
         )
         .unwrap();
@@ -711,7 +719,10 @@ mod tests {
         assert!(text.contains("Content-Length: 2\r\n"));
         assert!(text.contains("X-Reason: origin\r\n"));
         assert!(text.ends_with("\r\n\r\nno"));
-        assert!(Reject::new(101).encode().is_err());
-        assert!(Reject::new(403).header("X", "a\r\nb").encode().is_err());
+        assert!(Reject::new(101).encode_for(false).is_err());
+        assert!(Reject::new(403)
+            .header("X", "a\r\nb")
+            .encode_for(false)
+            .is_err());
     }
 }
