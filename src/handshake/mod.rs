@@ -8,11 +8,13 @@
 //! incremental and bounded: the head may arrive a byte at a time, and a head
 //! longer than [`Config::max_handshake_size`](crate::Config) is refused.
 
+mod answer;
 mod client;
 mod server;
 
+pub use answer::{Accept, Reject};
 pub use client::{ClientRequest, Response};
-pub use server::{Accept, Reject, Request};
+pub use server::Request;
 
 pub(crate) use client::parse_response;
 pub(crate) use server::{check_method, parse_request, validate_request};
