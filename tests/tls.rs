@@ -385,6 +385,98 @@ fn a_stalled_tls_handshake_is_cut_off_without_disturbing_others() {
 }
 
 #[test]
+fn a_tls_handshake_trickled_a_byte_at_a_time_is_cut_off_at_the_deadline() {
+    // Every socket read succeeds, each well within the deadline: only a
+    // deadline over the whole handshake ends it (rustls alone would give
+    // each byte the time left again).
+    let pki = Pki::new("rfc6455 test CA");
+    let (listener, port) = listen();
+    let server = ServerBuilder::new()
+        .tls(pki.server_config())
+        .handshake_timeout(Duration::from_millis(600));
+    let acceptor = thread::spawn(move || {
+        let stream = accept_one(&listener);
+        let started = Instant::now();
+        let result = server.accept(stream).map(|_| ());
+        (result, started.elapsed())
+    });
+    let mut trickler = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // A ClientHello's record header announcing 512 bytes, then a byte
+    // every 50 ms: 25 s to complete it.
+    let mut hello = vec![
+        0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+    ];
+    hello.resize(512 + 5, 0);
+    let writer = thread::spawn(move || {
+        for b in hello {
+            if trickler.write_all(&[b]).is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let (result, elapsed) = acceptor.join().unwrap();
+    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(
+        elapsed >= Duration::from_millis(500) && elapsed < Duration::from_secs(5),
+        "cut off after {elapsed:?}"
+    );
+    writer.join().unwrap();
+}
+
+#[test]
+fn a_tls_record_trickled_in_pieces_cannot_stretch_the_websocket_handshake() {
+    // TLS completes at once; then one record carrying the upgrade request
+    // arrives a byte every 50 ms. Every socket read returns bytes, none
+    // plaintext until the record is whole: the WebSocket handshake's
+    // deadline must still end it.
+    use rustls::pki_types::ServerName;
+    let pki = Pki::new("rfc6455 test CA");
+    let (listener, port) = listen();
+    let server = ServerBuilder::new()
+        .tls(pki.server_config())
+        .handshake_timeout(Duration::from_millis(800));
+    let acceptor = thread::spawn(move || {
+        let stream = accept_one(&listener);
+        let started = Instant::now();
+        let result = server.accept(stream).map(|_| ());
+        (result, started.elapsed())
+    });
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(LIMIT)).unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut tls = rustls::ClientConnection::new(pki.client_config(), name).unwrap();
+    while tls.is_handshaking() {
+        tls.complete_io(&mut tcp).unwrap();
+    }
+    tls.writer()
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+    let mut record = Vec::new();
+    while tls.wants_write() {
+        tls.write_tls(&mut record).unwrap();
+    }
+    let writer = thread::spawn(move || {
+        for b in record {
+            if tcp.write_all(&[b]).is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let (result, elapsed) = acceptor.join().unwrap();
+    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(
+        elapsed >= Duration::from_millis(600) && elapsed < Duration::from_secs(5),
+        "cut off after {elapsed:?}"
+    );
+    writer.join().unwrap();
+}
+
+#[test]
 fn a_server_stalling_the_tls_handshake_times_the_client_out() {
     let pki = Pki::new("rfc6455 test CA");
     let (listener, port) = listen();

@@ -235,6 +235,25 @@ pub(crate) struct UntilDeadline<'a, S> {
     pub(crate) deadline: Option<Instant>,
 }
 
+/// Writes pass through, bounded by the stream's write timeout: what goes
+/// through here (a TLS handshake's few kilobytes) fits in the socket's
+/// buffer, so a slow reader cannot stretch it.
+impl<S: Write> Write for UntilDeadline<'_, S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    // rustls hands its records over in one vectored write: taking them one
+    // per call would split what the peer should get at once.
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.inner.write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 impl<S: Read> Read for UntilDeadline<'_, S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.deadline.is_some_and(|d| Instant::now() >= d) {

@@ -140,6 +140,10 @@ pub struct TlsStream<C, S = TcpStream> {
     /// A write failure after rustls took the bytes: reported by the next
     /// write or flush, since the one that hit it had already succeeded.
     write_error: Option<io::Error>,
+    /// The read timeout set through [`Transport`]: one `read` may take
+    /// several socket reads (a record arriving in pieces), and a peer
+    /// sending a byte at a time must not stretch it past this.
+    read_timeout: Option<Duration>,
 }
 
 #[cfg(feature = "tls")]
@@ -166,6 +170,7 @@ where
             input_start: 0,
             input_end: 0,
             write_error: None,
+            read_timeout: None,
         }
     }
 
@@ -311,10 +316,18 @@ where
     D: rustls::SideData,
 {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let deadline = self.read_timeout.map(|t| std::time::Instant::now() + t);
         loop {
             match self.conn.reader().read(buf) {
-                // Rustls says "no plaintext yet" with WouldBlock.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.read_records()?,
+                // Rustls says "no plaintext yet" with WouldBlock. Each socket
+                // read waits at most the timeout; the deadline bounds them
+                // all (what arrived stays with rustls for the next read).
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                        return Err(io::ErrorKind::TimedOut.into());
+                    }
+                    self.read_records()?
+                }
                 done => return done,
             }
         }
@@ -362,7 +375,9 @@ where
     D: rustls::SideData,
 {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.sock.set_read_timeout(timeout)
+        self.sock.set_read_timeout(timeout)?;
+        self.read_timeout = timeout;
+        Ok(())
     }
 
     fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
@@ -458,12 +473,14 @@ impl Write for Stream {
 }
 
 impl Transport for Stream {
+    // Through the TLS stream, not straight to the socket: a TLS read may
+    // take several socket reads, which its own deadline bounds.
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.tcp().set_read_timeout(timeout)
+        each!(self, s => Transport::set_read_timeout(s, timeout))
     }
 
     fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.tcp().set_write_timeout(timeout)
+        each!(self, s => Transport::set_write_timeout(s, timeout))
     }
 
     fn shutdown(&mut self) -> io::Result<()> {
@@ -496,7 +513,13 @@ where
         }
         tcp.set_read_timeout(Some(left))?;
         tcp.set_write_timeout(Some(left))?;
-        match conn.complete_io(&mut tcp) {
+        // rustls reads until the handshake needs no more: a peer sending a
+        // byte at a time would get the whole `left` again for each one.
+        let mut bounded = super::deadlines::UntilDeadline {
+            inner: &mut tcp,
+            deadline: Some(deadline),
+        };
+        match conn.complete_io(&mut bounded) {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e)
