@@ -42,10 +42,21 @@ impl Room {
 
     fn broadcast(&self, text: String) {
         println!("{text}");
-        // A member that cannot take it (gone, or not reading within the
-        // write timeout) is dropped by its own thread's recv.
-        for member in self.members.lock().unwrap().values() {
-            let _ = member.send_text(&text);
+        // Sent outside the room's lock: a member slow to read delays this
+        // broadcast (up to the write timeout), not joins, leaves and the
+        // other members' broadcasts. One that cannot take it leaves the
+        // room (if it is gone, its heartbeat ends its connection).
+        let members: Vec<(usize, Sender<Stream>)> = self
+            .members
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, sender)| (*id, sender.clone()))
+            .collect();
+        for (id, member) in members {
+            if member.send_text(&text).is_err() {
+                self.leave(id);
+            }
         }
     }
 }

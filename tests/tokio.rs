@@ -400,12 +400,17 @@ async fn heartbeat_drops_a_silent_peer() {
         (result, started.elapsed(), ws.close_event().cloned())
     });
     // A client that never polls: it never answers the server's ping.
-    let _silent = ClientBuilder::new(url)
+    let mut silent = ClientBuilder::new(url)
         .no_heartbeat()
         .connect()
         .await
         .unwrap();
     let (result, elapsed, event) = timeout(LIMIT, server).await.unwrap().unwrap();
+    // It was pinged before it was dropped.
+    match timeout(LIMIT, silent.next_event()).await.unwrap() {
+        Ok(Some(rfc6455::Event::Ping(payload))) => assert!(payload.is_empty()),
+        other => panic!("expected the heartbeat's ping first, got {other:?}"),
+    }
     assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
     let event = event.unwrap();
@@ -430,9 +435,18 @@ async fn heartbeat_keeps_an_answering_peer() {
         .connect()
         .await
         .unwrap();
-    // The client's recv answers the pings while it waits.
-    let idle = timeout(Duration::from_millis(600), ws.recv()).await;
-    assert!(idle.is_err(), "nothing but pings should arrive");
+    // The client answers the pings while it waits: several arrive, and
+    // the server keeps the connection past its 200 ms pong timeout.
+    let mut pings = 0;
+    let waited = tokio::time::Instant::now();
+    while waited.elapsed() < Duration::from_millis(600) {
+        match timeout(Duration::from_millis(100), ws.next_event()).await {
+            Ok(Ok(Some(rfc6455::Event::Ping(_)))) => pings += 1,
+            Ok(other) => panic!("nothing but pings should arrive: {other:?}"),
+            Err(_) => {} // nothing within 100 ms; cancel-safe, so poll again
+        }
+    }
+    assert!(pings >= 3, "{pings} pings in 600 ms at a 50 ms interval");
     ws.send_text("after the pings").await.unwrap();
     let got = timeout(LIMIT, server).await.unwrap().unwrap().unwrap();
     assert_eq!(got, Some(Message::from("after the pings")));
@@ -584,7 +598,10 @@ async fn protocol_violation_sends_its_close_code() {
         assert_eq!(event.unwrap().code, CloseCode::INVALID_PAYLOAD);
         let mut wire = Vec::new();
         raw.read_to_end(&mut wire).await.unwrap();
-        assert_eq!(&wire[..4], &[0x88, wire[1], 0x03, 0xef]); // 1007, then EOF
+        // One close frame with 1007 and a reason, then the end of stream.
+        assert_eq!(&wire[..1], &[0x88]);
+        assert_eq!(wire.len(), 2 + wire[1] as usize, "{wire:?}");
+        assert_eq!(&wire[2..4], &[0x03, 0xef]);
     })
     .await
     .unwrap();

@@ -356,6 +356,9 @@ impl ServerBuilder {
         let answered = answered?;
         flushed?;
         if let Some(status) = answered {
+            // Shut down, not just dropped: a TLS peer gets its close_notify,
+            // and the peer reads the end of the response.
+            ws.mark_abnormal();
             return Ok(Outcome::Answered { request, status });
         }
         ws.opened(self.read_timeout, self.write_timeout, &self.timeouts)?;
@@ -397,8 +400,8 @@ pub enum Outcome<S> {
     /// The request was upgraded: an open WebSocket.
     WebSocket(WebSocket<S>),
     /// The request was answered with a plain HTTP response (a page, a
-    /// redirect, a refusal), written before this returns; the connection
-    /// is closed when the outcome is dropped.
+    /// redirect, a refusal), written and the connection shut down before
+    /// this returns.
     Answered {
         /// The request that was answered.
         request: Request,

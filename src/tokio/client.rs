@@ -142,7 +142,9 @@ impl ClientBuilder {
     }
 
     /// Opens the TCP connection and performs the handshake. A `wss://` URL
-    /// fails with [`Error::TlsNotEnabled`]; a server's refusal fails with
+    /// fails with [`Error::InvalidUrl`]: this adapter does not make TLS
+    /// streams yet (run a TLS stream of your own, e.g. tokio-rustls, and
+    /// hand it to [`connect_on`](Self::connect_on)). A server's refusal fails with
     /// [`HandshakeError::Rejected`](crate::handshake::HandshakeError::Rejected)
     /// carrying its status and headers.
     ///
@@ -154,7 +156,10 @@ impl ClientBuilder {
     pub async fn connect(&self) -> Result<WebSocket<TcpStream>, Error> {
         let request = self.request()?;
         if request.is_secure() {
-            return Err(Error::TlsNotEnabled);
+            return Err(Error::InvalidUrl(format!(
+                "{}: the tokio adapter does not open TLS itself; connect a TLS stream and use connect_on",
+                self.url
+            )));
         }
         let connecting = TcpStream::connect((request.host(), request.port()));
         let stream = match self.connect_timeout {
