@@ -23,6 +23,11 @@ use std::sync::{Arc, Mutex};
 use rfc6455::blocking::{Outcome, Sender, ServerBuilder, Stream, WebSocket};
 use rfc6455::{Accept, Error, Message, Reject, Request};
 
+#[path = "shared/server_args.rs"]
+mod server_args;
+
+use server_args::args;
+
 const PAGE: &str = include_str!("chat.html");
 
 /// Everyone connected, by id.
@@ -117,27 +122,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
         })
         .into())
-}
-
-/// `[--tls-cert FILE --tls-key FILE] [ADDR]`: the address (or `default`),
-/// and the certificate and key files if both are given.
-fn args(default: &str) -> Result<(String, Option<(String, String)>), String> {
-    let (mut addr, mut cert, mut key) = (None, None, None);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--tls-cert" => cert = Some(args.next().ok_or("--tls-cert needs a file")?),
-            "--tls-key" => key = Some(args.next().ok_or("--tls-key needs a file")?),
-            _ if addr.is_none() && !arg.starts_with("--") => addr = Some(arg),
-            _ => return Err(format!("unexpected argument {arg:?}")),
-        }
-    }
-    let tls = match (cert, key) {
-        (Some(cert), Some(key)) => Some((cert, key)),
-        (None, None) => None,
-        _ => return Err("--tls-cert and --tls-key go together".into()),
-    };
-    Ok((addr.unwrap_or_else(|| default.into()), tls))
 }
 
 fn decide(request: &Request) -> Result<Accept, Reject> {

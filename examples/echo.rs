@@ -28,8 +28,11 @@ use rfc6455::Config;
 
 #[path = "shared/echo_rules.rs"]
 mod echo_rules;
+#[path = "shared/server_args.rs"]
+mod server_args;
 
 use echo_rules::decide;
+use server_args::args;
 
 // Errors end the program with their message (`Display`), not the
 // `Debug` form that returning them from `main` would print.
@@ -68,27 +71,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     Err(server
         .serve(&listener, move |stream| echo(&acceptor, stream))
         .into())
-}
-
-/// `[--tls-cert FILE --tls-key FILE] [ADDR]`: the address (or `default`),
-/// and the certificate and key files if both are given.
-fn args(default: &str) -> Result<(String, Option<(String, String)>), String> {
-    let (mut addr, mut cert, mut key) = (None, None, None);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--tls-cert" => cert = Some(args.next().ok_or("--tls-cert needs a file")?),
-            "--tls-key" => key = Some(args.next().ok_or("--tls-key needs a file")?),
-            _ if addr.is_none() && !arg.starts_with("--") => addr = Some(arg),
-            _ => return Err(format!("unexpected argument {arg:?}")),
-        }
-    }
-    let tls = match (cert, key) {
-        (Some(cert), Some(key)) => Some((cert, key)),
-        (None, None) => None,
-        _ => return Err("--tls-cert and --tls-key go together".into()),
-    };
-    Ok((addr.unwrap_or_else(|| default.into()), tls))
 }
 
 fn echo(server: &ServerBuilder, stream: TcpStream) {

@@ -103,8 +103,8 @@ mod kernels;
 pub mod mask;
 mod message;
 mod outbound;
+mod settings;
 mod state;
-mod timeouts;
 #[cfg(feature = "tls")]
 pub mod tls;
 #[cfg(feature = "tokio")]

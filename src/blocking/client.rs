@@ -10,7 +10,7 @@ use crate::blocking::deadlines::{stream_timeout_setters, DEFAULT_WRITE_TIMEOUT};
 use crate::blocking::proxy::Proxy;
 use crate::blocking::socket::WebSocket;
 use crate::blocking::{Stream, Transport};
-use crate::timeouts::{timeout_setters, Timeouts};
+use crate::settings::{request_setters, timeout_setters, Target, Timeouts};
 use crate::{ClientRequest, Config, Connection, Error, Event};
 
 /// Connects to a `ws://` or `wss://` URL with default settings: for
@@ -41,9 +41,7 @@ pub fn connect(url: &str) -> Result<WebSocket<Stream>, Error> {
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {
-    url: String,
-    /// The request, or why the URL cannot make one (reported on connect).
-    request: Result<ClientRequest, String>,
+    target: Target,
     config: Config,
     connect_timeout: Option<Duration>,
     timeouts: Timeouts,
@@ -59,14 +57,8 @@ pub struct ClientBuilder {
 impl ClientBuilder {
     /// Settings for connecting to `url` (checked when connecting).
     pub fn new(url: impl Into<String>) -> Self {
-        let url = url.into();
-        let request = ClientRequest::new(&url).map_err(|e| match e {
-            Error::InvalidUrl(why) => why,
-            other => other.to_string(),
-        });
         ClientBuilder {
-            url,
-            request,
+            target: Target::new(url.into()),
             config: Config::default(),
             connect_timeout: None,
             timeouts: Timeouts::default(),
@@ -78,29 +70,13 @@ impl ClientBuilder {
         }
     }
 
-    /// Offers a subprotocol; call once per protocol, most preferred first.
-    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
-        self.request = self.request.map(|r| r.protocol(protocol));
-        self
-    }
-
-    /// Sends an `Origin` header.
-    pub fn origin(mut self, origin: impl Into<String>) -> Self {
-        self.request = self.request.map(|r| r.origin(origin));
-        self
-    }
-
-    /// Adds a header to the upgrade request.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.request = self.request.map(|r| r.header(name, value));
-        self
-    }
-
     /// Limits and behaviour of the connection.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
     }
+
+    request_setters!("rfc6455::blocking::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
 
     timeout_setters!("rfc6455::blocking::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
     stream_timeout_setters!("rfc6455::blocking::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
@@ -164,14 +140,10 @@ impl ClientBuilder {
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
     pub fn proxy_from_env(mut self) -> Self {
-        if let Ok(request) = &self.request {
+        if let Some(request) = self.target.request_ref() {
             self.proxy = Proxy::from_env(request.is_secure(), request.host());
         }
         self
-    }
-
-    fn request(&self) -> Result<ClientRequest, Error> {
-        self.request.clone().map_err(Error::InvalidUrl)
     }
 
     /// Opens the TCP connection (through the proxy, if one is set), then
@@ -196,13 +168,16 @@ impl ClientBuilder {
     /// (TLS, proxy) or are about the URL itself.
     fn naming_url(&self, e: Error) -> Error {
         match e {
-            Error::Io(io) => Error::Io(io::Error::new(io.kind(), format!("{}: {io}", self.url))),
+            Error::Io(io) => Error::Io(io::Error::new(
+                io.kind(),
+                format!("{}: {io}", self.target.url),
+            )),
             other => other,
         }
     }
 
     fn try_connect(&self) -> Result<WebSocket<Stream>, Error> {
-        let request = self.request()?;
+        let request = self.target.request()?;
         if request.is_secure() && !cfg!(feature = "tls") {
             return Err(Error::TlsNotEnabled);
         }
@@ -274,7 +249,10 @@ impl ClientBuilder {
         match (stream, last_error) {
             (Some(s), _) => Ok(s),
             (None, Some(e)) => Err(e.into()),
-            (None, None) => Err(Error::InvalidUrl(format!("{}: no address", self.url))),
+            (None, None) => Err(Error::InvalidUrl(format!(
+                "{}: no address",
+                self.target.url
+            ))),
         }
     }
 
@@ -290,7 +268,7 @@ impl ClientBuilder {
     /// # Ok::<(), rfc6455::Error>(())
     /// ```
     pub fn connect_on<S: Transport>(&self, stream: S) -> Result<WebSocket<S>, Error> {
-        let request = self.request()?;
+        let request = self.target.request()?;
         let deadline = Instant::now() + self.timeouts.handshake;
         self.handshake(stream, request, deadline)
     }
@@ -303,7 +281,7 @@ impl ClientBuilder {
     ) -> Result<WebSocket<S>, Error> {
         let conn = Connection::client(request, self.config.clone())?;
         let mut ws = WebSocket::from_connection(stream, conn);
-        ws.set_url(self.url.clone());
+        ws.set_url(self.target.url.clone());
         ws.set_close_timeout(self.timeouts.close);
         let response = loop {
             if let Event::Open(response) = ws.handshake_event(deadline)? {

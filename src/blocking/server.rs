@@ -11,7 +11,7 @@ use crate::blocking::deadlines::{stream_timeout_setters, DEFAULT_WRITE_TIMEOUT};
 use crate::blocking::socket::WebSocket;
 use crate::blocking::{Stream, Transport};
 use crate::handshake::{HandshakeError, Headers};
-use crate::timeouts::{timeout_setters, Timeouts};
+use crate::settings::{timeout_setters, Timeouts};
 use crate::{Accept, Config, Connection, Error, Event, Reject, Request};
 
 /// The default cap on connections [`ServerBuilder::serve`] handles at once:

@@ -9,7 +9,7 @@ use crate::blocking::deadlines::{
 };
 use crate::blocking::Transport;
 use crate::handshake::Response;
-use crate::timeouts::Timeouts;
+use crate::settings::Timeouts;
 use crate::{
     CloseCode, CloseEvent, Connection, Error, Event, Message, MessageKind, ReadyState, Role,
 };

@@ -143,7 +143,10 @@ fn lock<S>(shared: &Mutex<Shared<S>>) -> MutexGuard<'_, Shared<S>> {
 /// out before it returns, under a lock that the reader does not hold while
 /// it waits for input. A write that a peer does not take holds that lock
 /// until the write timeout (30 s by default), delaying other sends and the
-/// reader's hand-over of what it read.
+/// reader's hand-over of what it read. So two split sockets that send each
+/// other more than their socket buffers hold, at once, wait on each other
+/// until a write timeout ends one send (with `write_timeout(None)`, for
+/// ever): keep the write timeout when both ends may send large messages.
 ///
 /// ```no_run
 /// let ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/")?;

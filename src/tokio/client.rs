@@ -5,7 +5,7 @@ use std::time::Duration;
 use ::tokio::io::{AsyncRead, AsyncWrite};
 use ::tokio::net::TcpStream;
 
-use crate::timeouts::{timeout_setters, Timeouts};
+use crate::settings::{request_setters, timeout_setters, Target, Timeouts};
 use crate::tokio::socket::{handshake_event, WebSocket};
 use crate::{ClientRequest, Config, Connection, Error, Event};
 
@@ -39,9 +39,7 @@ pub async fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {
-    url: String,
-    /// The request, or why the URL cannot make one (reported on connect).
-    request: Result<ClientRequest, String>,
+    target: Target,
     config: Config,
     connect_timeout: Option<Duration>,
     timeouts: Timeouts,
@@ -54,50 +52,12 @@ impl ClientBuilder {
     /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/");
     /// ```
     pub fn new(url: impl Into<String>) -> Self {
-        let url = url.into();
-        let request = ClientRequest::new(&url).map_err(|e| match e {
-            Error::InvalidUrl(why) => why,
-            other => other.to_string(),
-        });
         ClientBuilder {
-            url,
-            request,
+            target: Target::new(url.into()),
             config: Config::default(),
             connect_timeout: None,
             timeouts: Timeouts::default(),
         }
-    }
-
-    /// Offers a subprotocol; call once per protocol, most preferred first.
-    ///
-    /// ```
-    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/").protocol("chat");
-    /// ```
-    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
-        self.request = self.request.map(|r| r.protocol(protocol));
-        self
-    }
-
-    /// Sends an `Origin` header.
-    ///
-    /// ```
-    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
-    ///     .origin("http://localhost");
-    /// ```
-    pub fn origin(mut self, origin: impl Into<String>) -> Self {
-        self.request = self.request.map(|r| r.origin(origin));
-        self
-    }
-
-    /// Adds a header to the upgrade request.
-    ///
-    /// ```
-    /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")
-    ///     .header("Authorization", "Bearer token");
-    /// ```
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.request = self.request.map(|r| r.header(name, value));
-        self
     }
 
     /// Limits and behaviour of the connection.
@@ -110,6 +70,8 @@ impl ClientBuilder {
         self.config = config;
         self
     }
+
+    request_setters!("rfc6455::tokio::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
 
     timeout_setters!("rfc6455::tokio::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
 
@@ -137,10 +99,6 @@ impl ClientBuilder {
         self
     }
 
-    fn request(&self) -> Result<ClientRequest, Error> {
-        self.request.clone().map_err(Error::InvalidUrl)
-    }
-
     /// Opens the TCP connection and performs the handshake. A `wss://` URL
     /// fails with [`Error::InvalidUrl`]: this adapter does not make TLS
     /// streams yet (run a TLS stream of your own, e.g. tokio-rustls, and
@@ -154,11 +112,11 @@ impl ClientBuilder {
     /// # Ok(()) }
     /// ```
     pub async fn connect(&self) -> Result<WebSocket<TcpStream>, Error> {
-        let request = self.request()?;
+        let request = self.target.request()?;
         if request.is_secure() {
             return Err(Error::InvalidUrl(format!(
                 "{}: the tokio adapter does not open TLS itself; connect a TLS stream and use connect_on",
-                self.url
+                self.target.url
             )));
         }
         let connecting = TcpStream::connect((request.host(), request.port()));
@@ -188,7 +146,7 @@ impl ClientBuilder {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let request = self.request()?;
+        let request = self.target.request()?;
         self.handshake(stream, request).await
     }
 
@@ -198,7 +156,7 @@ impl ClientBuilder {
     {
         let conn = Connection::client(request, self.config.clone())?;
         let mut ws = WebSocket::from_connection(stream, conn);
-        ws.set_url(self.url.clone());
+        ws.set_url(self.target.url.clone());
         let handshake = async {
             while !matches!(handshake_event(&mut ws).await?, Event::Open(_)) {}
             Ok::<(), Error>(())

@@ -5,7 +5,7 @@ use std::time::Duration;
 use ::tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::handshake::{HandshakeError, Headers};
-use crate::timeouts::{timeout_setters, Timeouts};
+use crate::settings::{timeout_setters, Timeouts};
 use crate::tokio::socket::{handshake_event, WebSocket};
 use crate::{Accept, Config, Connection, Error, Event, Reject, Request};
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use ::tokio::io::{AsyncRead, AsyncWrite};
 use ::tokio::time::{Instant, Sleep};
 
-use crate::timeouts::Timeouts;
+use crate::settings::Timeouts;
 use crate::{CloseCode, CloseEvent, Connection, Error, Event, Message, ReadyState, Role};
 
 mod drive;

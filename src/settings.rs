@@ -1,9 +1,47 @@
-//! The timeouts every adapter keeps for a connection (the sans-IO core
-//! keeps no clock: it names the moments, the adapter owns the timers),
-//! their defaults in one place, and the builder setters that change them,
-//! written once for the blocking and the tokio builders alike.
+//! What the builders of every adapter share, written once for the blocking
+//! and the tokio builders alike: the timeouts an adapter keeps for a
+//! connection (the sans-IO core keeps no clock: it names the moments, the
+//! adapter owns the timers) with their defaults, a client's target (its
+//! URL and the request made from it), and the setters that change them.
 
 use std::time::Duration;
+
+use crate::{ClientRequest, Error};
+
+/// A client's target: the URL, and the request made from it or why the URL
+/// cannot make one (reported when connecting, so that a builder's setters
+/// can be chained without a `Result` in between).
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    pub(crate) url: String,
+    request: Result<ClientRequest, String>,
+}
+
+impl Target {
+    pub(crate) fn new(url: String) -> Self {
+        let request = ClientRequest::new(&url).map_err(|e| match e {
+            Error::InvalidUrl(why) => why,
+            other => other.to_string(),
+        });
+        Target { url, request }
+    }
+
+    /// The request to send, or why there is none.
+    pub(crate) fn request(&self) -> Result<ClientRequest, Error> {
+        self.request.clone().map_err(Error::InvalidUrl)
+    }
+
+    /// The request, if the URL made one.
+    pub(crate) fn request_ref(&self) -> Option<&ClientRequest> {
+        self.request.as_ref().ok()
+    }
+
+    /// Changes the request (a setter's work), if there is one.
+    pub(crate) fn map(&mut self, change: impl FnOnce(ClientRequest) -> ClientRequest) {
+        let request = std::mem::replace(&mut self.request, Err(String::new()));
+        self.request = request.map(change);
+    }
+}
 
 /// The timeouts of a connection, as its builder sets them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,4 +142,42 @@ macro_rules! timeout_setters {
     };
 }
 
-pub(crate) use timeout_setters;
+/// The setters of a client builder's request, on a builder with a `target`
+/// field. The argument is an expression that makes the builder, for the
+/// examples.
+macro_rules! request_setters {
+    ($builder:literal) => {
+        /// Offers a subprotocol; call once per protocol, most preferred
+        /// first.
+        ///
+        /// ```
+        #[doc = concat!("let builder = ", $builder, ".protocol(\"chat\");")]
+        /// ```
+        pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+            self.target.map(|r| r.protocol(protocol));
+            self
+        }
+
+        /// Sends an `Origin` header.
+        ///
+        /// ```
+        #[doc = concat!("let builder = ", $builder, ".origin(\"http://localhost\");")]
+        /// ```
+        pub fn origin(mut self, origin: impl Into<String>) -> Self {
+            self.target.map(|r| r.origin(origin));
+            self
+        }
+
+        /// Adds a header to the upgrade request.
+        ///
+        /// ```
+        #[doc = concat!("let builder = ", $builder, ".header(\"Authorization\", \"Bearer token\");")]
+        /// ```
+        pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+            self.target.map(|r| r.header(name, value));
+            self
+        }
+    };
+}
+
+pub(crate) use {request_setters, timeout_setters};
