@@ -1,9 +1,11 @@
 //! The errors a caller can match on: [`Error`], for everything that can go
-//! wrong with a connection, and [`ProtocolError`], the rule of RFC 6455 a
-//! peer broke. The close code each one is answered or reported with is
+//! wrong with a connection, [`ProtocolError`], the rule of RFC 6455 a peer
+//! broke, and [`HandshakeError`], why an opening handshake failed (here
+//! rather than in `handshake/`, so that the handshake can return [`Error`]
+//! without the two modules importing each other). The close code each one is answered or reported with is
 //! defined beside the codes, in `close.rs`.
 
-use crate::handshake::HandshakeError;
+use crate::headers::Headers;
 use crate::state::ReadyState;
 
 /// Everything that can go wrong with a WebSocket connection.
@@ -266,4 +268,133 @@ pub enum ProtocolError {
         /// The configured limit.
         max: usize,
     },
+}
+
+/// Why an opening handshake failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The head (request or status line plus headers) exceeded the limit.
+    #[error("handshake head exceeds {max} bytes")]
+    HeadTooLarge {
+        /// The configured limit.
+        max: usize,
+    },
+    /// The bytes are not a well-formed HTTP/1.1 head.
+    #[error("malformed HTTP: {0}")]
+    MalformedHttp(String),
+    /// The request method is not GET.
+    #[error("method {0} is not GET")]
+    MethodNotGet(String),
+    /// A plain request (not an upgrade) with a method other than GET or
+    /// HEAD (answered with 405 and `Allow: GET, HEAD`).
+    #[error("method {0} is not allowed (only GET and HEAD are)")]
+    MethodNotAllowed(String),
+    /// The request is HTTP/1.0 (WebSocket needs HTTP/1.1 or later).
+    #[error("HTTP/1.1 or later is required")]
+    HttpVersion,
+    /// A required header is missing or lacks the required token.
+    #[error("missing or invalid header: {0}")]
+    MissingHeader(&'static str),
+    /// The request does not carry exactly one well-formed `Host` header
+    /// (RFC 9112 section 3.2): it has two, or an empty or malformed value
+    /// (not `host[:port]`), or one that names another host or port than
+    /// an absolute-form target's authority.
+    #[error("invalid Host header: {0}")]
+    InvalidHost(String),
+    /// The request target is neither a path (`/p?q`) nor an absolute
+    /// `http`, `https`, `ws` or `wss` URL (`http://host/p?q`), or it
+    /// carries a fragment (`#...`). Asterisk-form (`*`) and authority-form
+    /// (`host:port`) targets are for other methods than GET.
+    #[error("invalid request target {0:?}")]
+    InvalidTarget(String),
+    /// `Sec-WebSocket-Key` is not the base64 of 16 bytes.
+    #[error("Sec-WebSocket-Key is not the base64 encoding of 16 bytes")]
+    InvalidKey,
+    /// `Sec-WebSocket-Version` is missing or not 13 (answered with 426).
+    #[error("unsupported Sec-WebSocket-Version {0:?}; only 13 is supported")]
+    UnsupportedVersion(Option<String>),
+    /// The server answered with a status other than 101.
+    #[error(
+        "handshake answered with HTTP {status} instead of 101 Switching Protocols{}",
+        body_excerpt(body)
+    )]
+    Rejected {
+        /// The status code, e.g. 401, 403 or a redirect.
+        status: u16,
+        /// The response headers (e.g. `Location`, `WWW-Authenticate`).
+        headers: Headers,
+        /// The response body as received, at most
+        /// [`MAX_REJECTED_BODY`](crate::handshake::MAX_REJECTED_BODY) bytes: per `Content-Length`, or what
+        /// arrived until the server closed the connection (or, for the
+        /// blocking client, until the handshake deadline). Empty on the
+        /// server's side of a rejection.
+        body: Vec<u8>,
+    },
+    /// `Sec-WebSocket-Accept` does not match the key sent.
+    #[error("Sec-WebSocket-Accept does not match the key")]
+    AcceptMismatch,
+    /// The server chose a subprotocol the client did not offer.
+    #[error("server chose subprotocol {0:?}, which was not offered")]
+    UnexpectedProtocol(String),
+    /// The server chose an extension the client did not offer.
+    #[error("server chose extension {0:?}, which was not offered")]
+    UnexpectedExtension(String),
+    /// The application accepted with a subprotocol the client did not offer.
+    #[error("subprotocol {0:?} was not offered by the client")]
+    ProtocolNotOffered(String),
+    /// A header name or value the application supplied is not valid HTTP
+    /// (for example it contains CR or LF).
+    #[error("invalid header {0:?}")]
+    InvalidHeader(String),
+    /// The application rejected with a status that is not a rejection.
+    #[error("status {0} cannot reject a handshake")]
+    InvalidStatus(u16),
+    /// The transport ended before the handshake completed.
+    #[error("connection closed during the handshake")]
+    Incomplete,
+}
+
+impl HandshakeError {
+    /// The HTTP status a server answers this error with, if it is one a
+    /// server detects.
+    ///
+    /// ```
+    /// use rfc6455::handshake::HandshakeError;
+    /// assert_eq!(HandshakeError::UnsupportedVersion(None).status(), Some(426));
+    /// assert_eq!(HandshakeError::InvalidKey.status(), Some(400));
+    /// assert_eq!(HandshakeError::InvalidHost("two Host headers".into()).status(), Some(400));
+    /// ```
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HandshakeError::HeadTooLarge { .. } => Some(431),
+            HandshakeError::MalformedHttp(_)
+            | HandshakeError::MethodNotGet(_)
+            | HandshakeError::HttpVersion
+            | HandshakeError::MissingHeader(_)
+            | HandshakeError::InvalidHost(_)
+            | HandshakeError::InvalidTarget(_)
+            | HandshakeError::InvalidKey => Some(400),
+            HandshakeError::UnsupportedVersion(_) => Some(426),
+            HandshakeError::MethodNotAllowed(_) => Some(405),
+            HandshakeError::Rejected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// What a refusal's body says, for its message: its first line, if it is
+/// text, shortened to 200 characters.
+fn body_excerpt(body: &[u8]) -> String {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return String::new();
+    };
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty());
+    match line {
+        Some(line) if line.chars().count() > 200 => {
+            format!(": {}...", line.chars().take(200).collect::<String>())
+        }
+        Some(line) => format!(": {line}"),
+        None => String::new(),
+    }
 }

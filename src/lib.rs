@@ -98,6 +98,7 @@ mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;
+mod headers;
 mod inbound;
 mod kernels;
 pub mod mask;
