@@ -2,7 +2,13 @@
 //! wrong with a connection, [`ProtocolError`], the rule of RFC 6455 a peer
 //! broke, and [`HandshakeError`], why an opening handshake failed (here
 //! rather than in `handshake/`, so that the handshake can return [`Error`]
-//! without the two modules importing each other). The close code each one is answered or reported with is
+//! without the two modules importing each other).
+//!
+//! The core and the adapters share one [`Error`]: a caller matches one type
+//! and `?` works across them. Some variants only an adapter produces
+//! (`Io`, `Tls`, `TlsNotEnabled`, `Proxy`, `CannotTimeOut`, `Timeout`); the
+//! sans-IO [`Connection`](crate::Connection) never returns them, and each
+//! says so in its docs. The close code each one is answered or reported with is
 //! defined beside the codes, in `close.rs`.
 
 use crate::headers::Headers;
@@ -64,16 +70,17 @@ pub enum Error {
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
     /// `wss://` (or a TLS server) needs the crate's `tls` feature, which
-    /// this build leaves out.
+    /// this build leaves out. Adapters only.
     #[error("TLS is not enabled: wss:// needs the `tls` feature of rfc6455")]
     TlsNotEnabled,
     /// The TLS handshake failed: the peer's certificate was refused (unknown
     /// issuer, wrong name, expired...), the peer refused ours, or the peer
-    /// does not speak TLS.
+    /// does not speak TLS. Adapters only.
     #[error(transparent)]
     Tls(#[from] TlsError),
     /// An HTTP proxy could not open the tunnel: it refused (`status` is its
     /// answer, such as 407 or 502) or failed to answer (`status` is `None`).
+    /// Adapters only.
     #[error("proxy {proxy}: {message}")]
     Proxy {
         /// The proxy, as `host:port`.
@@ -85,16 +92,16 @@ pub enum Error {
     },
     /// The stream cannot time out (its `Transport` does not support read or
     /// write timeouts), so the handshake, read, heartbeat or close deadline
-    /// asked for could not be kept.
+    /// asked for could not be kept. Adapters only.
     #[error("the stream cannot time out, so the {0} cannot be kept")]
     CannotTimeOut(&'static str),
     /// A deadline of the adapter passed; the message says which: the
     /// opening handshake, a read or write timeout the caller set (the
     /// connection stays open), an unanswered heartbeat ping or a message
-    /// that took too long (both end it).
+    /// that took too long (both end it). Adapters only.
     #[error("timed out: {0}")]
     Timeout(&'static str),
-    /// An I/O error from the transport.
+    /// An I/O error from the transport. Adapters only.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
