@@ -1,12 +1,13 @@
 //! The clocks a blocking connection keeps while it waits for input — the
-//! caller's read timeout, the heartbeat and the message timeout — and the
-//! write of everything queued, shared by the socket and the split reader,
-//! which both wait for input under them.
+//! caller's read timeout, the heartbeat and the message timeout — the
+//! write of everything queued, and the reading of what the core answered,
+//! shared by the socket and the split reader, which both wait for input
+//! under them.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::{Connection, Error};
+use crate::{CloseCode, CloseEvent, Connection, Error, Event, ReadyState};
 
 /// The default write timeout: a peer that stops reading cannot hold a
 /// send, and its thread, forever.
@@ -295,3 +296,33 @@ macro_rules! stream_timeout_setters {
 }
 
 pub(crate) use stream_timeout_setters;
+
+/// What one turn of a receive loop leads to, read from the core's answer.
+pub(super) enum Step {
+    /// Hand this to the caller; if the connection ended, it ended so.
+    Deliver(Result<Option<Event>, Error>, Option<CloseEvent>),
+    /// Nothing to hand over yet: wait for input.
+    NeedInput,
+}
+
+/// Reads what `Connection::next_event` returned, with the ready state after
+/// it, the same way for a socket and for a split reader.
+pub(super) fn settle(result: Result<Option<Event>, Error>, state: ReadyState) -> Step {
+    match result {
+        Ok(Some(Event::Close(frame))) => {
+            let end = CloseEvent::clean(frame.as_ref());
+            Step::Deliver(Ok(Some(Event::Close(frame))), Some(end))
+        }
+        Ok(Some(event)) => Step::Deliver(Ok(Some(event)), None),
+        // Closed without a close frame from the peer: the handshake was
+        // rejected or abandoned.
+        Ok(None) if state == ReadyState::Closed => {
+            Step::Deliver(Ok(None), Some(CloseEvent::abnormal(CloseCode::ABNORMAL)))
+        }
+        Ok(None) => Step::NeedInput,
+        Err(e) => {
+            let code = e.close_code().unwrap_or(CloseCode::ABNORMAL);
+            Step::Deliver(Err(e), Some(CloseEvent::abnormal(code)))
+        }
+    }
+}

@@ -4,8 +4,8 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use crate::blocking::deadlines::{
-    cannot_time_out, is_timeout, write_queued, Deadlines, Due, UntilDeadline, MESSAGE_TOO_SLOW,
-    PING_UNANSWERED, READ_TIMED_OUT,
+    cannot_time_out, is_timeout, settle, write_queued, Deadlines, Due, Step, UntilDeadline,
+    MESSAGE_TOO_SLOW, PING_UNANSWERED, READ_TIMED_OUT,
 };
 use crate::blocking::Transport;
 use crate::handshake::Response;
@@ -301,24 +301,15 @@ impl<S: Transport> WebSocket<S> {
             if self.close_event.is_some() {
                 return Ok(None);
             }
-            match self.conn.next_event() {
-                Ok(Some(Event::Close(frame))) => {
-                    self.finish(CloseEvent::clean(frame.as_ref()));
-                    return Ok(Some(Event::Close(frame)));
+            let result = self.conn.next_event();
+            match settle(result, self.conn.ready_state()) {
+                Step::Deliver(result, end) => {
+                    if let Some(end) = end {
+                        self.finish(end);
+                    }
+                    return result;
                 }
-                Ok(Some(event)) => return Ok(Some(event)),
-                Ok(None) if self.conn.ready_state() == ReadyState::Closed => {
-                    // Closed without a close frame from the peer: the
-                    // handshake was rejected or abandoned.
-                    self.finish(CloseEvent::abnormal(CloseCode::ABNORMAL));
-                    return Ok(None);
-                }
-                Ok(None) => self.fill()?,
-                Err(e) => {
-                    let code = e.close_code().unwrap_or(CloseCode::ABNORMAL);
-                    self.finish(CloseEvent::abnormal(code));
-                    return Err(e);
-                }
+                Step::NeedInput => self.fill()?,
             }
         }
     }

@@ -17,6 +17,7 @@ use std::time::Instant;
 use crate::blocking::deadlines::{
     is_timeout, write_queued, Deadlines, Due, MESSAGE_TOO_SLOW, PING_UNANSWERED, READ_TIMED_OUT,
 };
+use crate::blocking::deadlines::{settle, Step};
 use crate::blocking::{Stream, Transport, WebSocket};
 use crate::{CloseCode, CloseEvent, Connection, Error, Event, Message, ReadyState, Role};
 
@@ -480,28 +481,17 @@ impl<S: Split> Reader<S> {
             // A pong answering a ping, a close reply, a failure's close
             // frame: out before anything else happens.
             let _ = shared.flush();
-            match result {
-                Ok(Some(Event::Close(frame))) => {
-                    drop(shared);
-                    self.finish(CloseEvent::clean(frame.as_ref()));
-                    return Ok(Some(Event::Close(frame)));
-                }
-                Ok(Some(event)) => return Ok(Some(event)),
-                Ok(None) if shared.conn.ready_state() == ReadyState::Closed => {
-                    drop(shared);
-                    self.finish(CloseEvent::abnormal(CloseCode::ABNORMAL));
-                    return Ok(None);
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    drop(shared);
-                    let code = e.close_code().unwrap_or(CloseCode::ABNORMAL);
-                    self.finish(CloseEvent::abnormal(code));
-                    return Err(e);
-                }
-            }
+            let step = settle(result, shared.conn.ready_state());
             drop(shared);
-            self.fill()?;
+            match step {
+                Step::Deliver(result, end) => {
+                    if let Some(end) = end {
+                        self.finish(end);
+                    }
+                    return result;
+                }
+                Step::NeedInput => self.fill()?,
+            }
         }
     }
 
