@@ -53,10 +53,11 @@
 //! ```
 //! use rfc6455::{Accept, ClientRequest, CloseCode, Config, Connection, Event, Message, ReadyState};
 //!
+//! // Moves everything `from` has queued (a socket would be the writer).
 //! fn pump(from: &mut Connection, to: &mut Connection) {
-//!     let bytes = from.output().to_vec();
-//!     from.consume_output(bytes.len());
-//!     to.receive(&bytes);
+//!     let mut wire = Vec::new();
+//!     from.write_output_to(&mut wire).expect("a Vec takes every byte");
+//!     to.receive(&wire);
 //! }
 //!
 //! let mut client = Connection::client(ClientRequest::new("ws://example.com/chat")?, Config::default())?;
@@ -77,6 +78,13 @@
 //! pump(&mut server, &mut client);
 //! assert_eq!(client.next_event()?, Some(Event::Message(Message::from("ping?"))));
 //!
+//! // A large message is queued in pieces; the pump moves them all.
+//! client.send(rfc6455::Bytes::from(vec![7u8; 100_000]))?;
+//! assert!(client.output().len() < client.buffered_amount());
+//! pump(&mut client, &mut server);
+//! assert_eq!(client.buffered_amount(), 0);
+//! assert!(matches!(server.next_event()?, Some(Event::Message(m)) if m.len() == 100_000));
+//!
 //! client.close(CloseCode::NORMAL, "done")?;
 //! assert_eq!(client.ready_state(), ReadyState::Closing);
 //! pump(&mut client, &mut server);
@@ -85,8 +93,14 @@
 //! assert!(matches!(client.next_event()?, Some(Event::Close(Some(f))) if f.code == CloseCode::NORMAL));
 //! assert_eq!(client.ready_state(), ReadyState::Closed);
 //! assert!(server.should_close_transport()); // the server closes TCP first
+//! assert!(client.close_expected()); // the client waits for it, under a close timeout
 //! # Ok::<(), rfc6455::Error>(())
 //! ```
+//!
+//! `tests/in_memory_pair.rs` runs this pair through every kind of
+//! message, fragments, pings and both ways of closing. The timers a
+//! runtime keeps beside a connection are listed in [`Connection`]'s
+//! documentation.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
