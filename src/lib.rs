@@ -12,7 +12,11 @@
 //! ```
 //!
 //! With `default-features = false` the crate is the core and plain `ws://`,
-//! with no TLS crates.
+//! with no TLS crates. The feature `http` adds conversions between the
+//! handshake types and the `http` crate's (`TryFrom` between [`Request`],
+//! [`Response`], [`ClientRequest`] and `http::Request<()>`/
+//! `http::Response<()>`, and `Accept::http_response`), for servers on
+//! hyper or axum that upgrade themselves.
 //!
 //! ## Architecture
 //!
@@ -41,7 +45,7 @@
 //! | `inbound/` | the read buffer and unmasking on arrival, as one stage; [`InputTail`] |
 //! | `outbound.rs` | the write queue: small frames coalesced, large payloads by reference, vectored writes |
 //! | [`frame`] | every frame header read and write: opcodes, length forms |
-//! | [`handshake`] | key and accept, client request and response check, server request parsing, accept/reject |
+//! | [`handshake`] | key and accept, client request and response check, server request parsing, accept/reject; conversions to and from the `http` crate's types (feature `http`) |
 //! | [`mask`], [`utf8`] | safe front ends of the kernels; incremental UTF-8 validation, [`Utf8Bytes`] |
 //! | `kernels/` | the one module allowed `unsafe`: masking loops built for AVX2, UTF-8 checks that make a `str` once, a lent text checked once; imports nothing of the crate |
 //! | [`blocking`] | `WebSocket<S: Transport>` over any stream that can time out, client `connect` (TLS, proxy tunnels), server `accept` (TLS); imports the core, never the reverse |
