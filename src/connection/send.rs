@@ -90,9 +90,10 @@ impl Connection {
     /// It writes until one of these, and then returns:
     /// - the queue is empty: `Ok` with the bytes written;
     /// - the writer returns [`WouldBlock`](std::io::ErrorKind::WouldBlock)
-    ///   (a non-blocking socket whose send buffer is full): `Ok` with the
-    ///   bytes written before it, perhaps 0; the rest stays queued, so
-    ///   wait until the socket is writable and call again;
+    ///   (a non-blocking socket whose send buffer is full, or on Unix a
+    ///   blocking one whose write timeout passed): `Ok` with the bytes
+    ///   written before it, perhaps 0; the rest stays queued, so wait
+    ///   until the socket is writable and call again;
     /// - a short write that ends partway through a slice it was offered
     ///   (the writer took what room it had: on a non-blocking socket, the
     ///   next write would be `WouldBlock`): `Ok`, the same way. A short
