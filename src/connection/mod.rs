@@ -139,8 +139,10 @@ fn addressable(limit: usize) -> u64 {
 ///
 /// The connection has no clock: these timers are the runtime's to keep.
 /// None is needed for correctness on a well-behaved peer; each bounds what
-/// a slow, dead or hostile peer can hold. The blocking and tokio adapters
-/// keep all four, with the defaults in brackets.
+/// a slow, dead or hostile peer can hold. The tokio adapter keeps all
+/// four, with the defaults in brackets; so does the blocking one, except
+/// that it bounds the wait for the peer's close frame with the heartbeat,
+/// and uses the close timeout only for a client's wait for the TCP close.
 ///
 /// - **Handshake deadline** (10 s): from the start, for as long as
 ///   [`ready_state`](Self::ready_state) is [`ReadyState::Connecting`]. A
