@@ -1,9 +1,11 @@
 //! An echo server on `mio`: every connection on one thread, driven through
 //! the sans-IO core with non-blocking sockets. It shows what any runtime
 //! does with a [`Connection`]: read what the socket has into
-//! [`Connection::read_buf`], take the events, write what is queued until
-//! the socket says `WouldBlock` (then wait until it is writable again), and
-//! keep the one timer the core names for a server, the handshake deadline.
+//! [`Connection::read_buf`], take the events, write what is queued with
+//! [`Connection::write_output_to`] until the socket is full (then wait
+//! until it is writable again), and keep the timers it needs: an echo
+//! server never closes first, so of those `Connection`'s documentation
+//! lists, only the handshake deadline.
 //!
 //! ```text
 //! cargo run --release --example mio-echo -- [ADDR]     # default 127.0.0.1:9003
@@ -15,7 +17,7 @@
 //! test against it in CI (`RFC6455_LOAD_ADDR`).
 
 use std::collections::HashMap;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
@@ -189,21 +191,10 @@ fn serve(peer: &mut Peer, readable: bool) -> bool {
     !done
 }
 
-/// Writes what is queued until the socket takes no more; returns whether
-/// the connection is still usable.
+/// Writes what is queued until the socket takes no more (the rest waits
+/// for a writable event); returns whether the connection is still usable.
 fn write_queued(peer: &mut Peer) -> bool {
-    while peer.ws.buffered_amount() > 0 {
-        let mut slices = [IoSlice::new(&[]); 16];
-        let count = peer.ws.output_io_slices(&mut slices);
-        match peer.stream.write_vectored(&slices[..count]) {
-            Ok(0) => return false,
-            Ok(n) => peer.ws.consume_output(n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return false,
-        }
-    }
-    true
+    peer.ws.write_output_to(&mut peer.stream).is_ok()
 }
 
 /// Asks for writability while output waits, and only then (a socket is

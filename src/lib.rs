@@ -12,7 +12,11 @@
 //! ```
 //!
 //! With `default-features = false` the crate is the core and plain `ws://`,
-//! with no TLS crates.
+//! with no TLS crates. The feature `http` adds conversions between the
+//! handshake types and the `http` crate's (`TryFrom` between [`Request`],
+//! [`Response`], [`ClientRequest`] and `http::Request<()>`/
+//! `http::Response<()>`, and `Accept::http_response`), for servers on
+//! hyper or axum that upgrade themselves.
 //!
 //! ## Architecture
 //!
@@ -41,7 +45,7 @@
 //! | `inbound/` | the read buffer and unmasking on arrival, as one stage; [`InputTail`] |
 //! | `outbound.rs` | the write queue: small frames coalesced, large payloads by reference, vectored writes |
 //! | [`frame`] | every frame header read and write: opcodes, length forms |
-//! | [`handshake`] | key and accept, client request and response check, server request parsing, accept/reject |
+//! | [`handshake`] | key and accept, client request and response check, server request parsing, accept/reject; conversions to and from the `http` crate's types (feature `http`) |
 //! | [`mask`], [`utf8`] | safe front ends of the kernels; incremental UTF-8 validation, [`Utf8Bytes`] |
 //! | `kernels/` | the one module allowed `unsafe`: masking loops built for AVX2, UTF-8 checks that make a `str` once, a lent text checked once; imports nothing of the crate |
 //! | [`blocking`] | `WebSocket<S: Transport>` over any stream that can time out, client `connect` (TLS, proxy tunnels), server `accept` (TLS); imports the core, never the reverse |
@@ -53,10 +57,11 @@
 //! ```
 //! use rfc6455::{Accept, ClientRequest, CloseCode, Config, Connection, Event, Message, ReadyState};
 //!
+//! // Moves everything `from` has queued (a socket would be the writer).
 //! fn pump(from: &mut Connection, to: &mut Connection) {
-//!     let bytes = from.output().to_vec();
-//!     from.consume_output(bytes.len());
-//!     to.receive(&bytes);
+//!     let mut wire = Vec::new();
+//!     from.write_output_to(&mut wire).expect("a Vec takes every byte");
+//!     to.receive(&wire);
 //! }
 //!
 //! let mut client = Connection::client(ClientRequest::new("ws://example.com/chat")?, Config::default())?;
@@ -77,6 +82,13 @@
 //! pump(&mut server, &mut client);
 //! assert_eq!(client.next_event()?, Some(Event::Message(Message::from("ping?"))));
 //!
+//! // A large message is queued in pieces; the pump moves them all.
+//! client.send(rfc6455::Bytes::from(vec![7u8; 100_000]))?;
+//! assert!(client.output().len() < client.buffered_amount());
+//! pump(&mut client, &mut server);
+//! assert_eq!(client.buffered_amount(), 0);
+//! assert!(matches!(server.next_event()?, Some(Event::Message(m)) if m.len() == 100_000));
+//!
 //! client.close(CloseCode::NORMAL, "done")?;
 //! assert_eq!(client.ready_state(), ReadyState::Closing);
 //! pump(&mut client, &mut server);
@@ -85,8 +97,14 @@
 //! assert!(matches!(client.next_event()?, Some(Event::Close(Some(f))) if f.code == CloseCode::NORMAL));
 //! assert_eq!(client.ready_state(), ReadyState::Closed);
 //! assert!(server.should_close_transport()); // the server closes TCP first
+//! assert!(client.close_expected()); // the client waits for it, under a close timeout
 //! # Ok::<(), rfc6455::Error>(())
 //! ```
+//!
+//! `tests/in_memory_pair.rs` runs this pair through every kind of
+//! message, fragments, pings and both ways of closing. The timers a
+//! runtime keeps beside a connection are listed in [`Connection`]'s
+//! documentation.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 

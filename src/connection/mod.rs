@@ -5,8 +5,8 @@
 //!
 //! It does no I/O. Feed it what the transport received ([`Connection::receive`],
 //! or [`Connection::read_buf`] + [`Connection::commit`] to skip a copy), drain
-//! [`Connection::next_event`], and write out what [`Connection::output`]
-//! holds. See the crate documentation for a complete client/server exchange.
+//! [`Connection::next_event`], and write out what is queued
+//! ([`Connection::write_output_to`]). See the crate documentation for a complete client/server exchange.
 
 use bytes::BytesMut;
 use rand::rngs::StdRng;
@@ -101,11 +101,11 @@ fn addressable(limit: usize) -> u64 {
 ///
 /// let mut client = Connection::client(ClientRequest::new("ws://localhost/")?, Config::default())?;
 /// let mut server = Connection::server(Config::default());
-/// // Move bytes both ways until nothing is left to write.
+/// // Move every queued byte from one to the other.
 /// fn pump(from: &mut Connection, to: &mut Connection) {
-///     let n = from.output().len();
-///     to.receive(&from.output().to_vec());
-///     from.consume_output(n);
+///     let mut wire = Vec::new();
+///     from.write_output_to(&mut wire).unwrap(); // a Vec takes it all
+///     to.receive(&wire);
 /// }
 /// pump(&mut client, &mut server);
 /// let Some(Event::Request(req)) = server.next_event()? else { panic!() };
@@ -120,6 +120,59 @@ fn addressable(limit: usize) -> u64 {
 /// assert_eq!(server.next_event()?, Some(Event::Message(Message::from("hello"))));
 /// # Ok::<(), rfc6455::Error>(())
 /// ```
+///
+/// # Driving it
+///
+/// A runtime loops over four things: read bytes from the transport into
+/// the connection ([`receive`](Self::receive), or
+/// [`read_buf`](Self::read_buf) and [`commit`](Self::commit));
+/// take events until [`next_event`](Self::next_event) returns `None`; write
+/// what is queued ([`write_output_to`](Self::write_output_to), or
+/// [`output_io_slices`](Self::output_io_slices) and
+/// [`consume_output`](Self::consume_output)) until
+/// [`buffered_amount`](Self::buffered_amount) is 0 or the socket is full;
+/// and close the transport once
+/// [`should_close_transport`](Self::should_close_transport) says so. When
+/// the peer closes its side, call [`receive_eof`](Self::receive_eof).
+///
+/// # Timers
+///
+/// The connection has no clock: these timers are the runtime's to keep.
+/// None is needed for correctness on a well-behaved peer; each bounds what
+/// a slow, dead or hostile peer can hold. The tokio adapter keeps all
+/// four, with the defaults in brackets; so does the blocking one, except
+/// that it bounds the wait for the peer's close frame with the heartbeat,
+/// and uses the close timeout only for a client's wait for the TCP close.
+///
+/// - **Handshake deadline** (10 s): from the start, for as long as
+///   [`ready_state`](Self::ready_state) is [`ReadyState::Connecting`]. A
+///   deadline for the whole head, not per read, so a peer sending a byte
+///   at a time cannot stretch it. When it passes, close the transport (a
+///   client reading a refusal's body may first call
+///   [`receive_eof`](Self::receive_eof) to get the refusal with the body
+///   so far).
+/// - **Close timeout** (5 s): while [`close_expected`](Self::close_expected)
+///   is true: a client waiting for the server's TCP close after the close
+///   handshake, and either role waiting for the peer's close frame after
+///   sending its own. When it fires, close the transport and call
+///   `receive_eof`.
+/// - **Heartbeat** (ping after 20 s of silence, give up 20 s later):
+///   when nothing has been read for the interval, send
+///   [`ping`](Self::ping); when nothing has been read within the pong
+///   timeout after it, the peer is gone: close the transport and call
+///   `receive_eof`. Any bytes read count as a sign of life, not only the
+///   [`Event::Pong`](crate::Event::Pong). A peer's pings are answered by
+///   the connection itself (`Config::auto_pong`).
+/// - **Message timeout** (60 s): while
+///   [`message_in_progress`](Self::message_in_progress) is true, so a peer
+///   trickling a large frame cannot hold the connection. When it fires,
+///   [`close`](Self::close) with `CloseCode::POLICY_VIOLATION` as a
+///   courtesy, write the close frame, and close the transport without
+///   waiting for a reply.
+///
+/// A write timeout is the transport's business: the connection's own
+/// bound is [`Config::max_buffered_amount`](crate::Config), past which
+/// sends fail with [`Error::BufferFull`](crate::Error::BufferFull).
 pub struct Connection {
     role: Role,
     config: Config,
@@ -367,6 +420,48 @@ impl Connection {
         }
     }
 
+    /// Whether this end now expects the peer to close the transport, and
+    /// so should start its close timer (see "Timers" in the type's docs):
+    ///
+    /// - either role, once it sent a close frame first: the peer's close
+    ///   frame is awaited ([`ReadyState::Closing`]);
+    /// - a client, once the close handshake is complete: the server closes
+    ///   TCP first (section 7.1.1), and the client waits for it.
+    ///
+    /// It is false again once the peer closed its side
+    /// ([`receive_eof`](Self::receive_eof)), and always false for a server
+    /// whose close handshake is complete or for a failed connection: those
+    /// close the transport themselves, when
+    /// [`should_close_transport`](Self::should_close_transport) says so.
+    /// When the timer fires, close the transport and call `receive_eof`: a
+    /// close handshake left unfinished is then reported as
+    /// [`Error::AbnormalClosure`].
+    ///
+    /// Ask after each call that may change the state: `close`,
+    /// `next_event`, `receive_eof`.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Config, Connection, Event, Role};
+    /// let mut client = Connection::open(Role::Client, Config::default());
+    /// assert!(!client.close_expected());
+    /// client.close(CloseCode::NORMAL, "bye")?;
+    /// client.write_output_to(&mut std::io::sink())?; // the close frame, sent
+    /// assert!(client.close_expected()); // the server's close frame, then its TCP close
+    /// client.receive(&[0x88, 0x02, 0x03, 0xe8]); // the server's reply
+    /// assert!(matches!(client.next_event()?, Some(Event::Close(_))));
+    /// assert!(client.close_expected() && !client.should_close_transport());
+    /// client.receive_eof(); // the server closed TCP
+    /// assert!(!client.close_expected() && client.should_close_transport());
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    pub fn close_expected(&self) -> bool {
+        match self.state {
+            State::CloseSent => !self.eof,
+            State::Closed { failed: false } => self.role == Role::Client && !self.eof,
+            _ => false,
+        }
+    }
+
     /// Releases the read and write buffers if they are empty, down to at
     /// most 8 KiB in all, whatever traffic came before.
     ///
@@ -381,8 +476,7 @@ impl Connection {
     /// use rfc6455::{Config, Connection, Role};
     /// let mut conn = Connection::open(Role::Server, Config::default());
     /// conn.send_binary(&vec![0; 1 << 20])?;
-    /// let n = conn.buffered_amount();
-    /// conn.consume_output(n); // written
+    /// conn.write_output_to(&mut std::io::sink())?; // written
     /// assert!(conn.buffer_capacity() >= 1 << 20); // kept for the next one
     /// conn.shrink_buffers();
     /// assert!(conn.buffer_capacity() <= 8 * 1024);

@@ -2,7 +2,7 @@
 //! become frames in the write queue, masked with a fresh key by a client,
 //! and the queue is handed to the transport (`output`, `consume_output`).
 
-use std::io::IoSlice;
+use std::io::{self, IoSlice, Write};
 
 use rand::RngCore;
 
@@ -21,17 +21,125 @@ impl Connection {
         self.output.len()
     }
 
-    /// The first contiguous piece of the queued output; write it, then call
-    /// [`consume_output`](Self::consume_output). Empty when nothing waits.
+    /// The first contiguous piece of the queued output: one chunk of
+    /// possibly several, not all of it. Write it, call
+    /// [`consume_output`](Self::consume_output), and look again until
+    /// [`buffered_amount`](Self::buffered_amount) is 0. Empty when nothing
+    /// waits.
+    ///
+    /// A large message queued by reference is a chunk of its own, so after
+    /// [`send`](Self::send) of 100 KB this ends with the frame's header. To
+    /// write everything, use [`write_output_to`](Self::write_output_to), or
+    /// [`output_io_slices`](Self::output_io_slices) for a vectored write.
+    ///
+    /// ```
+    /// use rfc6455::{Bytes, Config, Connection, Role};
+    /// let mut conn = Connection::open(Role::Server, Config::default());
+    /// conn.send(Bytes::from(vec![7u8; 100_000]))?;
+    /// assert_eq!(conn.buffered_amount(), 100_010);
+    /// assert_eq!(conn.output().len(), 10); // the header; the payload is next
+    /// let mut wire = Vec::new();
+    /// while !conn.output().is_empty() {
+    ///     wire.extend_from_slice(conn.output());
+    ///     conn.consume_output(conn.output().len());
+    /// }
+    /// assert_eq!(wire.len(), 100_010);
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
     #[inline]
     pub fn output(&self) -> &[u8] {
         self.output.chunk()
     }
 
-    /// Fills `dst` with the queued output pieces for one vectored write;
-    /// returns how many slices were filled.
+    /// Fills `dst` with the queued output, in order, for one vectored
+    /// write (`write_vectored`); returns how many slices were filled. Then
+    /// call [`consume_output`](Self::consume_output) with the count the
+    /// write returned.
+    ///
+    /// The slices may not cover all that is queued: `dst` may be too
+    /// short, and a client's large payload is offered a piece at a time
+    /// (it is masked as it is written). Repeat until
+    /// [`buffered_amount`](Self::buffered_amount) is 0, or use
+    /// [`write_output_to`](Self::write_output_to), which does.
+    ///
+    /// ```
+    /// use std::io::{IoSlice, Write};
+    /// use rfc6455::{Bytes, Config, Connection, Role};
+    /// let mut conn = Connection::open(Role::Server, Config::default());
+    /// conn.send_text("first")?;
+    /// conn.send(Bytes::from(vec![7u8; 100_000]))?;
+    /// let mut wire = Vec::new();
+    /// while conn.buffered_amount() > 0 {
+    ///     let mut slices = [IoSlice::new(&[]); 16];
+    ///     let count = conn.output_io_slices(&mut slices);
+    ///     let written = wire.write_vectored(&slices[..count])?;
+    ///     conn.consume_output(written);
+    /// }
+    /// assert_eq!(wire.len(), 7 + 100_010);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn output_io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         self.output.io_slices(dst)
+    }
+
+    /// Writes the queued output to `writer` with vectored writes, and drops
+    /// what was written from the queue; returns how many bytes that was.
+    /// This is the one call that moves everything queued, on a blocking
+    /// writer or a non-blocking socket alike. It never calls `flush`.
+    ///
+    /// It writes until one of these, and then returns:
+    /// - the queue is empty: `Ok` with the bytes written;
+    /// - the writer returns [`WouldBlock`](std::io::ErrorKind::WouldBlock)
+    ///   (a non-blocking socket whose send buffer is full, or on Unix a
+    ///   blocking one whose write timeout passed): `Ok` with the bytes
+    ///   written before it, perhaps 0; the rest stays queued, so wait
+    ///   until the socket is writable and call again;
+    /// - a short write that ends partway through a slice it was offered
+    ///   (the writer took what room it had: on a non-blocking socket, the
+    ///   next write would be `WouldBlock`): `Ok`, the same way. A short
+    ///   write that ends where a slice ends is followed by the next
+    ///   write, since writers without vectored writes (std's default
+    ///   `write_vectored`) take one slice per call;
+    /// - a write returns `Ok(0)`: `Err` of kind
+    ///   [`WriteZero`](std::io::ErrorKind::WriteZero);
+    /// - any other error but [`Interrupted`](std::io::ErrorKind::Interrupted)
+    ///   (which is retried): that error. Bytes written before it were
+    ///   dropped from the queue, as
+    ///   [`buffered_amount`](Self::buffered_amount) shows.
+    ///
+    /// So, `buffered_amount() > 0` after an `Ok` means the writer is full:
+    /// on a non-blocking socket, ask to be woken when it is writable.
+    ///
+    /// ```
+    /// use rfc6455::{Bytes, Config, Connection, Role};
+    /// let mut conn = Connection::open(Role::Server, Config::default());
+    /// conn.send(Bytes::from(vec![7u8; 100_000]))?;
+    /// let mut socket = Vec::new(); // or a TcpStream, a mio TcpStream...
+    /// assert_eq!(conn.write_output_to(&mut socket)?, 100_010);
+    /// assert_eq!(conn.buffered_amount(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn write_output_to(&mut self, writer: &mut impl Write) -> io::Result<usize> {
+        let mut total = 0;
+        while !self.output.is_empty() {
+            let mut slices = [IoSlice::new(&[]); 32];
+            let count = self.output.io_slices(&mut slices);
+            let offered = &slices[..count];
+            let written = match writer.write_vectored(offered) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(total),
+                Err(e) => return Err(e),
+            };
+            let full = ends_inside_a_slice(offered, written);
+            self.output.consume(written);
+            total += written;
+            if full {
+                break;
+            }
+        }
+        Ok(total)
     }
 
     /// Drops `n` bytes from the front of the output, after they were written.
@@ -238,3 +346,15 @@ impl Connection {
 
 /// Payloads at least this large are queued by reference, not copied.
 const SHARE_THRESHOLD: usize = 16 * 1024;
+
+/// Whether a write of `written` bytes stopped partway through one of the
+/// `offered` slices, which is how a writer says it has no more room.
+fn ends_inside_a_slice(offered: &[IoSlice<'_>], mut written: usize) -> bool {
+    for slice in offered {
+        if written < slice.len() {
+            return written > 0;
+        }
+        written -= slice.len();
+    }
+    false
+}

@@ -10,6 +10,8 @@
 
 mod answer;
 mod client;
+#[cfg(feature = "http")]
+mod http;
 mod server;
 
 pub use answer::{Accept, Reject};

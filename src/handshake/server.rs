@@ -32,7 +32,8 @@ pub struct Request {
     path: Range<usize>,
     /// Where the query lies in `target`, after its `?`.
     query: Option<Range<usize>>,
-    http_minor: u8,
+    /// 1 for HTTP/1.1 (`http.rs` reads it).
+    pub(super) http_minor: u8,
     headers: Headers,
 }
 
