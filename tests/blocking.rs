@@ -848,6 +848,33 @@ fn split_sends_from_three_threads_while_a_reader_waits() {
     ));
 }
 
+/// Both ends send each other more than the sockets' buffers hold, at the
+/// same time, through split sockets: each sender's write waits for the
+/// peer to read, and each reader must go on reading while its own sender
+/// holds the connection. Every message arrives whole, with no write
+/// timing out.
+#[test]
+fn split_ends_sending_large_messages_at_once_do_not_wait_on_each_other() {
+    let (listener, url) = listen();
+    let server = thread::spawn(move || {
+        let ws = ServerBuilder::new()
+            .write_timeout(Some(common::SPLIT_WRITE_LIMIT))
+            .accept(accept_one(&listener))
+            .unwrap();
+        common::split_exchange(ws, 2)
+    });
+    let ws = ClientBuilder::new(&url)
+        .write_timeout(Some(common::SPLIT_WRITE_LIMIT))
+        .connect()
+        .unwrap();
+    let (client_got, client_sent) = common::split_exchange(ws, 1);
+    let (server_got, server_sent) = server.join().unwrap();
+    assert!(client_sent.is_ok(), "client send: {client_sent:?}");
+    assert!(server_sent.is_ok(), "server send: {server_sent:?}");
+    assert_eq!(client_got, [2; common::SPLIT_COUNT]);
+    assert_eq!(server_got, [1; common::SPLIT_COUNT]);
+}
+
 /// A split socket keeps the one connection's accounting: queued bytes are
 /// counted exactly (header, mask key, payload), the cap refuses the send
 /// that would pass it, and a flush writes everything out.

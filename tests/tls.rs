@@ -4,6 +4,7 @@
 #![cfg(feature = "tls")]
 
 mod certs;
+mod common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -731,6 +732,34 @@ fn serve_over_tls_closes_one_too_many() {
     }
     first.close(1000, "").unwrap();
     assert_eq!(first.recv().unwrap(), None);
+}
+
+/// Split TLS sockets sending each other large messages at once: each
+/// reader goes on reading (records kept aside, decrypted once the lock is
+/// free) while its sender's write waits for the peer.
+#[test]
+fn split_tls_ends_sending_large_messages_at_once_do_not_wait_on_each_other() {
+    let pki = Pki::new("rfc6455 test CA");
+    let (listener, port) = listen();
+    let config = pki.server_config();
+    let server = thread::spawn(move || {
+        let ws = ServerBuilder::new()
+            .tls(config)
+            .write_timeout(Some(common::SPLIT_WRITE_LIMIT))
+            .accept(accept_one(&listener))
+            .unwrap();
+        common::split_exchange(ws, 2)
+    });
+    let ws = client(&pki, &format!("wss://127.0.0.1:{port}/"))
+        .write_timeout(Some(common::SPLIT_WRITE_LIMIT))
+        .connect()
+        .unwrap();
+    let (client_got, client_sent) = common::split_exchange(ws, 1);
+    let (server_got, server_sent) = server.join().unwrap();
+    assert!(client_sent.is_ok(), "client send: {client_sent:?}");
+    assert!(server_sent.is_ok(), "server send: {server_sent:?}");
+    assert_eq!(client_got, [2; common::SPLIT_COUNT]);
+    assert_eq!(server_got, [1; common::SPLIT_COUNT]);
 }
 
 /// A TLS socket splits too: the reader reads records without the lock and

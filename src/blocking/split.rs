@@ -8,10 +8,18 @@
 //! blocked in a read never holds up a sender, and `buffered_amount` and the
 //! outgoing cap (`Config::max_buffered_amount`) stay those of the one
 //! connection.
+//!
+//! A sender's write that the peer does not take at once holds the lock,
+//! and the peer may be waiting for us to read before it reads again (both
+//! ends sending large messages). So the reader never waits for the lock to
+//! go on reading: while a sender holds it, what arrives is kept aside (up
+//! to a message's worth, see [`Reader`]) and handed over once the lock is
+//! free, in order.
 
 use std::io::{self, Read};
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
 use std::time::Instant;
 
 use crate::blocking::deadlines::{
@@ -23,6 +31,14 @@ use crate::{CloseCode, CloseEvent, Connection, Error, Event, Message, ReadyState
 
 /// How much one read of the reader takes from the socket.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// How long the reader waits for input while it holds bytes a sender's
+/// write kept it from handing over, before it tries the lock again.
+const HANDOVER_RETRY: Duration = Duration::from_millis(5);
+
+/// The most the reader keeps aside while a sender writes, whatever the
+/// message limit: past it, the reader waits for the lock.
+const MAX_KEPT_ASIDE: usize = 64 << 20;
 
 /// A stream a [`WebSocket`](super::WebSocket) can be
 /// [split](super::WebSocket::split) over: one that yields a second handle
@@ -109,7 +125,14 @@ struct Shared<S> {
     /// Set once the reader has ended the connection (a close, an abnormal
     /// end): the transport is shut, whatever the protocol state says.
     ended: bool,
+    /// Input a sender handed over that the stream could not decode (TLS),
+    /// for the reader to report.
+    input_error: Option<Error>,
 }
+
+/// Input the reader read while a sender held the lock: whoever takes the
+/// lock next hands it to the connection first.
+type KeptAside = Arc<Mutex<Vec<u8>>>;
 
 impl<S: Split> Shared<S> {
     /// Hands bytes read from the read handle to the connection, through the
@@ -131,23 +154,31 @@ impl<S: Transport> Shared<S> {
     }
 }
 
-fn lock<S>(shared: &Mutex<Shared<S>>) -> MutexGuard<'_, Shared<S>> {
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A sender that panicked mid-write leaves the connection as consistent
     // as a failed write does; the others carry on.
-    shared
+    mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The lock, unless a sender holds it (it may be blocked in a write).
+fn lock_unless_held<S>(shared: &Mutex<Shared<S>>) -> Option<MutexGuard<'_, Shared<S>>> {
+    match shared.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
 }
 
 /// The sending half of a split [`WebSocket`](super::WebSocket): clone it
 /// for each thread that sends. Each send queues its message and writes it
 /// out before it returns, under a lock that the reader does not hold while
-/// it waits for input. A write that a peer does not take holds that lock
-/// until the write timeout (30 s by default), delaying other sends and the
-/// reader's hand-over of what it read. So two split sockets that send each
-/// other more than their socket buffers hold, at once, wait on each other
-/// until a write timeout ends one send (with `write_timeout(None)`, for
-/// ever): keep the write timeout when both ends may send large messages.
+/// it waits for input. A write that the peer does not take at once holds
+/// that lock, delaying other sends (up to the write timeout, 30 s by
+/// default), but not the reader: it keeps what arrives aside until the
+/// lock is free, so two ends that send each other large messages at once
+/// both go on reading.
 ///
 /// ```no_run
 /// let ws = rfc6455::blocking::connect("ws://127.0.0.1:9001/")?;
@@ -168,12 +199,14 @@ fn lock<S>(shared: &Mutex<Shared<S>>) -> MutexGuard<'_, Shared<S>> {
 /// ```
 pub struct Sender<S> {
     shared: Arc<Mutex<Shared<S>>>,
+    kept_aside: KeptAside,
 }
 
 impl<S> Clone for Sender<S> {
     fn clone(&self) -> Self {
         Sender {
             shared: Arc::clone(&self.shared),
+            kept_aside: Arc::clone(&self.kept_aside),
         }
     }
 }
@@ -184,11 +217,16 @@ impl<S> std::fmt::Debug for Sender<S> {
     }
 }
 
-impl<S: Transport> Sender<S> {
+impl<S: Split> Sender<S> {
     fn with<R>(&self, f: impl FnOnce(&mut Shared<S>) -> Result<R, Error>) -> Result<R, Error> {
         let mut shared = lock(&self.shared);
         if shared.ended {
             return Err(Error::NotOpen(ReadyState::Closed));
+        }
+        // What the reader kept aside during the last write goes in now, so
+        // that input cannot pile up while senders take turns at the lock.
+        if let Err(e) = hand_over(&self.kept_aside, &mut shared) {
+            shared.input_error.get_or_insert(e);
         }
         f(&mut shared)
     }
@@ -334,6 +372,12 @@ impl<S: Transport> Sender<S> {
 /// [`Sender`]. It answers pings, keeps the heartbeat and the message
 /// timeout, and ends the connection as the unsplit socket does.
 ///
+/// While a sender's write holds the connection, the reader goes on
+/// reading and keeps what arrives aside (at most `max_message_size` and a
+/// read's worth, and never more than 64 MiB; past that it waits for the
+/// lock), handing it over in order once the write is done. Meanwhile its
+/// clocks wait, and a read timeout counts from then.
+///
 /// ```no_run
 /// let (mut reader, sender) = rfc6455::blocking::connect("ws://127.0.0.1:9001/")?.split()?;
 /// std::thread::spawn(move || sender.send_text("from another thread"));
@@ -347,6 +391,11 @@ pub struct Reader<S: Split> {
     shared: Arc<Mutex<Shared<S>>>,
     read: S::Reader,
     buf: Box<[u8]>,
+    /// Input read while a sender held the lock, not yet handed over.
+    kept_aside: KeptAside,
+    /// How much may be kept aside: a whole message of the largest size the
+    /// connection accepts (and its frame headers), up to [`MAX_KEPT_ASIDE`].
+    max_kept_aside: usize,
     role: Role,
     deadlines: Deadlines,
     close_event: Option<CloseEvent>,
@@ -389,10 +438,16 @@ impl<S: Split> WebSocket<S> {
         deadlines.stream_read_timeout(None);
         let read = stream.read_handle()?;
         let role = conn.role();
+        let max_kept_aside = conn
+            .config()
+            .max_message_size
+            .saturating_add(READ_CHUNK)
+            .min(MAX_KEPT_ASIDE);
         let mut shared = Shared {
             conn,
             stream,
             ended: false,
+            input_error: None,
         };
         // What the stream read ahead before the split (TLS records past the
         // handshake) reaches the connection before anything read after it.
@@ -402,11 +457,14 @@ impl<S: Split> WebSocket<S> {
             shared: Arc::clone(&shared),
             read,
             buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            kept_aside: KeptAside::default(),
+            max_kept_aside,
             role,
             deadlines,
             close_event: None,
         };
-        Ok((reader, Sender { shared }))
+        let sender = reader.sender();
+        Ok((reader, sender))
     }
 }
 
@@ -421,6 +479,7 @@ impl<S: Split> Reader<S> {
     pub fn sender(&self) -> Sender<S> {
         Sender {
             shared: Arc::clone(&self.shared),
+            kept_aside: Arc::clone(&self.kept_aside),
         }
     }
 
@@ -476,7 +535,17 @@ impl<S: Split> Reader<S> {
             if self.close_event.is_some() {
                 return Ok(None);
             }
-            let mut shared = lock(&self.shared);
+            let Some(mut shared) = lock_unless_held(&self.shared) else {
+                // A sender is writing: read on meanwhile.
+                self.fill()?;
+                continue;
+            };
+            let handed = hand_over(&self.kept_aside, &mut shared);
+            if let Some(e) = shared.input_error.take().or(handed.err()) {
+                drop(shared);
+                self.mark_abnormal();
+                return Err(e);
+            }
             let result = shared.conn.next_event();
             // A pong answering a ping, a close reply, a failure's close
             // frame: out before anything else happens.
@@ -496,51 +565,80 @@ impl<S: Split> Reader<S> {
     }
 
     /// Acts on the clocks that are due, then waits for input without the
-    /// lock and hands it over under it.
+    /// lock and hands it over under it, or keeps it aside while a sender
+    /// holds the lock.
     fn fill(&mut self) -> Result<(), Error> {
         let now = Instant::now();
-        let in_progress = lock(&self.shared).conn.message_in_progress();
-        match self.deadlines.check(now, in_progress) {
+        // While a sender writes, the clocks wait for the lock: that write is
+        // bounded by the write timeout.
+        let in_progress = lock_unless_held(&self.shared).map(|s| s.conn.message_in_progress());
+        let due = in_progress.map_or(Due::Nothing, |p| self.deadlines.check(now, p));
+        match due {
             Due::MessageTooSlow => return Err(self.message_too_slow()),
             Due::PingUnanswered => {
                 self.mark_abnormal();
                 return Err(Error::Timeout(PING_UNANSWERED));
             }
             Due::Ping => {
-                let mut shared = lock(&self.shared);
-                if shared.conn.ready_state() == ReadyState::Open {
+                let sent = lock_unless_held(&self.shared).map(|mut shared| {
+                    if shared.conn.ready_state() != ReadyState::Open {
+                        return Ok(());
+                    }
                     shared.conn.shrink_buffers();
                     shared.conn.ping(b"")?;
-                    if let Err(e) = shared.flush() {
-                        drop(shared);
+                    shared.flush()
+                });
+                match sent {
+                    Some(Ok(())) => self.deadlines.pinged(now),
+                    Some(Err(e)) => {
                         self.mark_abnormal();
                         return Err(e);
                     }
+                    // A sender holds the lock: the ping goes at the next turn.
+                    None => {}
                 }
-                drop(shared);
-                self.deadlines.pinged(now);
             }
             Due::Nothing => {}
         }
-        if let Some(timeout) = self.deadlines.read_timeout_to_set(now) {
+        // Input is waiting for the lock: look again soon, even if a sender
+        // hands it over meanwhile.
+        let polling = !lock(&self.kept_aside).is_empty();
+        if polling {
+            self.read
+                .set_read_timeout(Some(HANDOVER_RETRY))
+                .map_err(Error::Io)?;
+            self.deadlines
+                .stream_read_timeout(Some(Some(HANDOVER_RETRY)));
+        } else if let Some(timeout) = self.deadlines.read_timeout_to_set(now) {
             self.read.set_read_timeout(timeout).map_err(Error::Io)?;
         }
         match self.read.read(&mut self.buf) {
-            Ok(0) => {
-                lock(&self.shared).conn.receive_eof();
-                Ok(())
-            }
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                lock(&self.shared).conn.receive_eof();
-                Ok(())
-            }
+            Ok(0) => self.end_of_input(),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.end_of_input(),
             Ok(n) => {
                 self.deadlines.heard();
-                let decoded = lock(&self.shared).decode(&self.buf[..n]);
-                decoded.inspect_err(|_| self.mark_abnormal())
+                let handed = match lock_unless_held(&self.shared) {
+                    Some(mut shared) => hand_over(&self.kept_aside, &mut shared)
+                        .and_then(|()| shared.decode(&self.buf[..n])),
+                    None => {
+                        let mut kept = lock(&self.kept_aside);
+                        if kept.len() + n <= self.max_kept_aside {
+                            kept.extend_from_slice(&self.buf[..n]);
+                            Ok(())
+                        } else {
+                            // Past the bound, wait for the write to end.
+                            drop(kept);
+                            let mut shared = lock(&self.shared);
+                            hand_over(&self.kept_aside, &mut shared)
+                                .and_then(|()| shared.decode(&self.buf[..n]))
+                        }
+                    }
+                };
+                handed.inspect_err(|_| self.mark_abnormal())
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            // A clock's turn: the next call acts on it.
+            // A clock's turn, or the lock's: the next call acts on it.
+            Err(e) if is_timeout(&e) && polling => Ok(()),
             Err(e) if is_timeout(&e) && self.deadlines.clock_due(Instant::now()) => Ok(()),
             Err(e) if is_timeout(&e) => Err(Error::Timeout(READ_TIMED_OUT)),
             Err(e) => {
@@ -548,6 +646,15 @@ impl<S: Split> Reader<S> {
                 Err(e.into())
             }
         }
+    }
+
+    /// The peer ended its side: what was kept aside, then the end.
+    fn end_of_input(&mut self) -> Result<(), Error> {
+        let mut shared = lock(&self.shared);
+        let handed = hand_over(&self.kept_aside, &mut shared);
+        shared.conn.receive_eof();
+        drop(shared);
+        handed.inspect_err(|_| self.mark_abnormal())
     }
 
     fn message_too_slow(&mut self) -> Error {
@@ -606,4 +713,22 @@ impl<S: Split> Reader<S> {
         }
         self.shut();
     }
+}
+
+/// Hands the input kept aside while a sender held the lock to the
+/// connection, under the connection's lock: the reader is the only one
+/// that keeps input aside, in the order it read it, and hands over what
+/// was kept before anything it reads later.
+fn hand_over<S: Split>(kept: &Mutex<Vec<u8>>, shared: &mut Shared<S>) -> Result<(), Error> {
+    let mut kept = lock(kept);
+    if kept.is_empty() {
+        return Ok(());
+    }
+    let result = shared.decode(&kept);
+    kept.clear();
+    if kept.capacity() > READ_CHUNK {
+        // A burst kept aside does not stay allocated.
+        *kept = Vec::new();
+    }
+    result
 }

@@ -414,3 +414,40 @@ pub mod raw {
         .unwrap();
     }
 }
+
+/// The size and count of the messages each end sends in
+/// [`split_exchange`]: together more than loopback sockets buffer.
+pub const SPLIT_SIZE: usize = 12 << 20;
+pub const SPLIT_COUNT: usize = 2;
+/// The write timeout both ends of a split exchange set: a write that
+/// waits this long on a peer that does not read fails the test.
+pub const SPLIT_WRITE_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Splits `ws`, sends [`SPLIT_COUNT`] binary messages of [`SPLIT_SIZE`]
+/// bytes of `fill` from another thread while this one receives as many
+/// from the peer; returns the byte each received message was made of and
+/// how the sends went.
+pub fn split_exchange<S: rfc6455::blocking::Split + Send + 'static>(
+    ws: rfc6455::blocking::WebSocket<S>,
+    fill: u8,
+) -> (Vec<u8>, Result<(), Error>) {
+    let (mut reader, sender) = ws.split().unwrap();
+    let sending = std::thread::spawn(move || -> Result<(), Error> {
+        for _ in 0..SPLIT_COUNT {
+            sender.send_binary(&vec![fill; SPLIT_SIZE])?;
+        }
+        Ok(())
+    });
+    let mut made_of = Vec::new();
+    for _ in 0..SPLIT_COUNT {
+        match reader.recv().unwrap() {
+            Some(rfc6455::Message::Binary(data)) => {
+                assert_eq!(data.len(), SPLIT_SIZE);
+                assert!(data.iter().all(|&b| b == data[0]));
+                made_of.push(data[0]);
+            }
+            other => panic!("expected a binary message, got {other:?}"),
+        }
+    }
+    (made_of, sending.join().unwrap())
+}
