@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rfc6455::blocking::{ClientBuilder, ServerBuilder, Transport, WebSocket};
-use rfc6455::{Accept, CloseCode, Error, ReadyState};
+use rfc6455::{Accept, CloseCode, Config, Connection, Error, Event, ReadyState};
 
 const LIMIT: Duration = Duration::from_secs(10);
 const SHORT: Duration = Duration::from_millis(300);
@@ -76,9 +76,8 @@ enum Mode {
 
 type PeerStream = Box<dyn Transport + Send>;
 
-/// A peer (tungstenite for the WebSocket part) serving one connection,
-/// over TLS when `tls` is given; it holds the connection until told to
-/// stop.
+/// A peer serving one connection, over TLS when `tls` is given; it holds
+/// the connection until told to stop.
 struct Peer {
     port: u16,
     stop: Sender<()>,
@@ -116,18 +115,19 @@ impl Peer {
                     drop(stream);
                 }
                 Mode::Hold => {
-                    let ws = tungstenite::accept(stream).unwrap();
+                    // Opened, then never read: no ping is answered.
+                    let ws = ServerBuilder::new()
+                        .no_heartbeat()
+                        .accept_stream(stream, |_| Ok(Accept::new()))
+                        .unwrap();
                     let _ = stopped.recv_timeout(LIMIT);
                     drop(ws);
                 }
                 Mode::CloseButKeepTcp => {
-                    let mut ws = tungstenite::accept(stream).unwrap();
-                    // Reading the close answers it; the reply goes out on
-                    // that read or on the flush after it.
-                    while ws.read().is_ok_and(|m| !m.is_close()) {}
-                    let _ = ws.flush();
+                    let mut stream = stream;
+                    answer_close_and_keep_tcp(&mut stream);
                     let _ = stopped.recv_timeout(LIMIT);
-                    drop(ws);
+                    drop(stream);
                 }
             }
         });
@@ -137,6 +137,36 @@ impl Peer {
     fn finish(self) {
         let _ = self.stop.send(());
         self.handle.join().unwrap();
+    }
+}
+
+/// The core as a bare server over `stream`: it answers the opening
+/// handshake and the client's close, and leaves the transport open, which
+/// a blocking server (closing TCP first, as a server should) would not.
+fn answer_close_and_keep_tcp(stream: &mut PeerStream) {
+    let mut conn = Connection::server(Config::default());
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "the client left before its close");
+        conn.receive(&buf[..n]);
+        let mut closed = false;
+        while let Some(event) = conn.next_event().unwrap() {
+            match event {
+                Event::Request(_) => conn.accept(Accept::new()).unwrap(),
+                Event::Close(_) => closed = true,
+                _ => {}
+            }
+        }
+        // The 101, or the close reply the core queued.
+        while !conn.output().is_empty() {
+            let n = conn.output().len();
+            stream.write_all(conn.output()).unwrap();
+            conn.consume_output(n);
+        }
+        if closed {
+            return;
+        }
     }
 }
 
@@ -306,11 +336,9 @@ fn wrapped_server_handshake_and_read_deadlines() {
 
     // A client that opens, then says nothing.
     let client = thread::spawn(move || {
-        let mut ws = tungstenite::connect(format!("ws://127.0.0.1:{port}/"))
-            .unwrap()
-            .0;
+        let mut ws = rfc6455::blocking::connect(&format!("ws://127.0.0.1:{port}/")).unwrap();
         // Wait for the server's close after its read timeout.
-        while ws.read().is_ok() {}
+        while let Ok(Some(_)) = ws.recv() {}
     });
     let (tcp, _) = listener.accept().unwrap();
     let mut ws = ServerBuilder::new()
@@ -432,19 +460,18 @@ mod over_tls {
         peer.finish();
     }
 
-    /// A client (tungstenite over rustls) that opens, then neither reads
-    /// nor writes until told to stop.
+    /// A client that opens, then neither reads nor writes (so answers no
+    /// ping) until told to stop.
     fn silent_tls_client(pki: &certs::Pki, port: u16) -> (Sender<()>, thread::JoinHandle<()>) {
         let config = pki.client_config();
         let (stop, stopped) = channel::<()>();
         let handle = thread::spawn(move || {
-            use rfc6455::tls::rustls::{pki_types::ServerName, ClientConnection, StreamOwned};
-            let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
-            tcp.set_read_timeout(Some(LIMIT)).unwrap();
-            let name = ServerName::try_from("127.0.0.1").unwrap();
-            let conn = ClientConnection::new(config, name).unwrap();
-            let url = format!("wss://127.0.0.1:{port}/");
-            let ws = tungstenite::client(url, StreamOwned::new(conn, tcp)).unwrap();
+            let ws = ClientBuilder::new(format!("wss://127.0.0.1:{port}/"))
+                .tls_config(config)
+                .no_heartbeat()
+                .handshake_timeout(LIMIT)
+                .connect()
+                .unwrap();
             let _ = stopped.recv_timeout(LIMIT);
             drop(ws);
         });

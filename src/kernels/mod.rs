@@ -9,7 +9,7 @@
 //! tested against a plain reference (the byte-wise mask,
 //! `std::str::from_utf8`) at every length and alignment, under Miri too
 //! (`scripts/miri.sh`). Why each kernel pays is measured by the rows of
-//! `benches/decode.rs` and `benches/encode.rs` named beside it.
+//! `bench/benches/decode.rs` and `bench/benches/encode.rs` named beside it.
 #![allow(unsafe_code)]
 
 pub(crate) mod borrow;

@@ -42,7 +42,7 @@
 //! Group `decode_header` times header parsing alone: `FrameHeader::decode`
 //! and tungstenite's `FrameHeader::parse` over the same masked 16 B frames.
 //!
-//! `cargo bench --bench decode -- masked_binary/rfc6455` runs a subset.
+//! `cargo bench -p rfc6455-bench --bench decode -- masked_binary/rfc6455` runs a subset.
 
 mod common;
 

@@ -3,7 +3,7 @@
 Markdown tables: median per frame (and GiB/s), and the ratios that the
 performance targets are stated in.
 
-    python3 benches/report.py [CRITERION_DIR ...] > /tmp/report.md
+    python3 bench/benches/report.py [CRITERION_DIR ...] > /tmp/report.md
 
 CRITERION_DIR defaults to $CARGO_TARGET_DIR/criterion, else target/criterion.
 With several directories (copies of criterion/ from separate runs), each

@@ -3,6 +3,7 @@
 //! arrives identical at the other end, in both directions and whatever the
 //! read boundaries; a clean close handshake follows.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use common::*;

@@ -68,9 +68,9 @@
 //! system, so the kernel's TCP work counts): the cost of an iteration,
 //! independent of how long the threads waited for a core on a busy machine.
 //!
-//! `cargo bench --bench e2e -- pipelined` runs one group;
-//! `cargo bench --bench e2e -- 'tls_|client_ours/server_ours'` the TLS
-//! groups and our plain rows.
+//! `cargo bench -p rfc6455-bench --bench e2e -- pipelined` runs one group;
+//! `cargo bench -p rfc6455-bench --bench e2e -- 'tls_|client_ours/server_ours'`
+//! the TLS groups and our plain rows.
 
 mod common;
 
