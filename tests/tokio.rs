@@ -3,6 +3,9 @@
 //! at a time with `recv` cancelled between bytes.
 #![cfg(feature = "tokio")]
 
+#[cfg(feature = "tls")]
+mod certs;
+
 use std::future::Future;
 use std::task::Poll;
 use std::time::Duration;
@@ -636,4 +639,204 @@ async fn an_idle_socket_holds_no_read_buffer() {
     })
     .await
     .unwrap();
+}
+
+/// Accepts one TLS connection with `server` and echoes it; returns whether
+/// the stream ran TLS and the close event.
+#[cfg(feature = "tls")]
+fn tokio_tls_echo_once(
+    listener: TcpListener,
+    server: ServerBuilder,
+) -> tokio::task::JoinHandle<(bool, Option<rfc6455::CloseEvent>)> {
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = server.accept(stream).await.unwrap();
+        let tls = ws.get_ref().is_tls();
+        while let Ok(Some(message)) = ws.recv().await {
+            ws.queue(message).unwrap();
+        }
+        (tls, ws.close_event().cloned())
+    })
+}
+
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn wss_round_trips_tokio_to_tokio() {
+    timeout(LIMIT, async {
+        let pki = certs::Pki::new("rfc6455 tokio test CA");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("wss://{}/secure", listener.local_addr().unwrap());
+        let server = tokio_tls_echo_once(listener, ServerBuilder::new().tls(pki.server_config()));
+        let mut ws = ClientBuilder::new(url.clone())
+            .tls_config(pki.client_config())
+            .connect()
+            .await
+            .unwrap();
+        assert!(ws.get_ref().is_tls());
+        assert_eq!(ws.url(), Some(url.as_str()));
+        for message in messages() {
+            ws.send(message.clone()).await.unwrap();
+            assert_eq!(ws.recv().await.unwrap(), Some(message));
+        }
+        for i in 0..50 {
+            ws.queue(format!("m{i}")).unwrap();
+        }
+        ws.flush().await.unwrap();
+        for i in 0..50 {
+            assert_eq!(
+                ws.recv().await.unwrap(),
+                Some(Message::from(format!("m{i}")))
+            );
+        }
+        ws.close(1000, "done").await.unwrap();
+        assert_eq!(ws.recv().await.unwrap(), None);
+        assert!(ws.close_event().unwrap().was_clean);
+        let (server_tls, server_event) = server.await.unwrap();
+        assert!(server_tls);
+        let server_event = server_event.unwrap();
+        assert!(server_event.was_clean);
+        assert_eq!(server_event.reason, "done");
+    })
+    .await
+    .unwrap();
+}
+
+/// The tokio server's TLS against the blocking client's, and the tokio
+/// client's against the blocking server's: the same configuration types on
+/// both sides.
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn wss_between_the_tokio_and_blocking_adapters() {
+    let pki = certs::Pki::new("rfc6455 tokio test CA");
+    // The blocking client against the tokio server.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("wss://{}/", listener.local_addr().unwrap());
+    let server = tokio_tls_echo_once(listener, ServerBuilder::new().tls(pki.server_config()));
+    let client_tls = pki.client_config();
+    let client = tokio::task::spawn_blocking(move || {
+        let mut ws = rfc6455::blocking::ClientBuilder::new(url)
+            .tls_config(client_tls)
+            .read_timeout(Some(LIMIT))
+            .connect()
+            .unwrap();
+        assert!(ws.get_ref().is_tls());
+        for message in messages() {
+            ws.send(message.clone()).unwrap();
+            assert_eq!(ws.recv().unwrap(), Some(message));
+        }
+        ws.close(1000, "done").unwrap();
+        while ws.recv().unwrap().is_some() {}
+        ws.close_event().cloned().unwrap()
+    });
+    let (client_event, (server_tls, server_event)) = timeout(LIMIT, async {
+        (client.await.unwrap(), server.await.unwrap())
+    })
+    .await
+    .unwrap();
+    assert!(client_event.was_clean);
+    assert!(server_tls);
+    assert!(server_event.unwrap().was_clean);
+
+    // The tokio client against the blocking server.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("wss://{}/", listener.local_addr().unwrap());
+    let server_tls = pki.server_config();
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = rfc6455::blocking::ServerBuilder::new()
+            .tls(server_tls)
+            .read_timeout(Some(LIMIT))
+            .accept(stream)
+            .unwrap();
+        assert!(ws.get_ref().is_tls());
+        while let Ok(Some(message)) = ws.recv() {
+            ws.queue(message).unwrap();
+        }
+        ws.close_event().cloned()
+    });
+    timeout(LIMIT, async {
+        let mut ws = ClientBuilder::new(url)
+            .tls_config(pki.client_config())
+            .connect()
+            .await
+            .unwrap();
+        assert!(ws.get_ref().is_tls());
+        for message in messages() {
+            ws.send(message.clone()).await.unwrap();
+            assert_eq!(ws.recv().await.unwrap(), Some(message));
+        }
+        ws.close(1000, "done").await.unwrap();
+        assert_eq!(ws.recv().await.unwrap(), None);
+        assert!(ws.close_event().unwrap().was_clean);
+    })
+    .await
+    .unwrap();
+    let event = tokio::task::spawn_blocking(move || server.join().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(event.was_clean);
+}
+
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn wss_untrusted_certificate_is_refused_with_a_tls_error() {
+    let pki = certs::Pki::new("rfc6455 tokio test CA");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server_tls = pki.server_config();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        ServerBuilder::new()
+            .tls(server_tls)
+            .accept(stream)
+            .await
+            .map(|_| ())
+    });
+    // The default roots (Mozilla's) do not hold the test CA.
+    let result = timeout(
+        LIMIT,
+        rfc6455::tokio::connect(&format!("wss://127.0.0.1:{port}/")),
+    )
+    .await
+    .unwrap();
+    let err = match result {
+        Err(Error::Tls(e)) => e,
+        other => panic!("expected a TLS error, got {other:?}"),
+    };
+    assert_eq!(err.kind(), rfc6455::TlsErrorKind::UnknownIssuer);
+    assert_eq!(err.peer(), "127.0.0.1");
+    let text = err.to_string();
+    assert!(
+        text.contains("127.0.0.1") && text.contains("unknown authority"),
+        "{text}"
+    );
+    // The server hears the client's refusal as an alert.
+    match timeout(LIMIT, server).await.unwrap().unwrap() {
+        Err(Error::Tls(e)) => assert_eq!(e.kind(), rfc6455::TlsErrorKind::AlertReceived, "{e}"),
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+}
+
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn wss_server_refuses_plain_http_with_a_tls_error() {
+    let pki = certs::Pki::new("rfc6455 tokio test CA");
+    let (listener, url) = listen().await;
+    let server_tls = pki.server_config();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        ServerBuilder::new()
+            .tls(server_tls)
+            .accept(stream)
+            .await
+            .map(|_| ())
+    });
+    // A ws:// client speaks plain HTTP to the TLS server.
+    let client = timeout(LIMIT, rfc6455::tokio::connect(&url)).await.unwrap();
+    assert!(client.is_err());
+    match timeout(LIMIT, server).await.unwrap().unwrap() {
+        Err(Error::Tls(e)) => assert_eq!(e.kind(), rfc6455::TlsErrorKind::NotTls, "{e}"),
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
 }

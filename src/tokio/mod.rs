@@ -52,7 +52,9 @@
 mod client;
 mod server;
 mod socket;
+mod stream;
 
 pub use client::{connect, ClientBuilder};
 pub use server::{accept, ServerBuilder};
 pub use socket::{ReadHalf, WebSocket, WriteHalf};
+pub use stream::Stream;
