@@ -7,9 +7,12 @@
 mod certs;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
+use futures_core::Stream;
+use futures_sink::Sink;
 use rfc6455::handshake::HandshakeError;
 use rfc6455::tokio::{ClientBuilder, ServerBuilder, WebSocket};
 use rfc6455::{Accept, CloseCode, Config, Connection, Error, Message, ReadyState, Reject, Role};
@@ -839,4 +842,187 @@ async fn wss_server_refuses_plain_http_with_a_tls_error() {
         Err(Error::Tls(e)) => assert_eq!(e.kind(), rfc6455::TlsErrorKind::NotTls, "{e}"),
         other => panic!("expected a TLS error, got {other:?}"),
     }
+}
+
+/// The `Sink` steps `SinkExt::send` would take, without the combinators.
+async fn sink_feed<T>(sink: &mut T, message: Message) -> Result<(), Error>
+where
+    T: Sink<Message, Error = Error> + Unpin,
+{
+    std::future::poll_fn(|cx| Pin::new(&mut *sink).poll_ready(cx)).await?;
+    Pin::new(&mut *sink).start_send(message)
+}
+
+async fn sink_flush<T>(sink: &mut T) -> Result<(), Error>
+where
+    T: Sink<Message, Error = Error> + Unpin,
+{
+    std::future::poll_fn(|cx| Pin::new(&mut *sink).poll_flush(cx)).await
+}
+
+async fn sink_close<T>(sink: &mut T) -> Result<(), Error>
+where
+    T: Sink<Message, Error = Error> + Unpin,
+{
+    std::future::poll_fn(|cx| Pin::new(&mut *sink).poll_close(cx)).await
+}
+
+async fn stream_next<T>(stream: &mut T) -> Option<T::Item>
+where
+    T: Stream + Unpin,
+{
+    std::future::poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await
+}
+
+#[tokio::test]
+async fn stream_and_sink_round_trip() {
+    timeout(LIMIT, async {
+        let (listener, url) = listen().await;
+        // The server echoes through its Stream and Sink.
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut ws = ServerBuilder::new().accept(stream).await.unwrap();
+            while let Some(message) = stream_next(&mut ws).await {
+                sink_feed(&mut ws, message.unwrap()).await.unwrap();
+                sink_flush(&mut ws).await.unwrap();
+            }
+            ws.close_event().cloned()
+        });
+        let mut ws = rfc6455::tokio::connect(&url).await.unwrap();
+        for message in messages() {
+            sink_feed(&mut ws, message).await.unwrap();
+        }
+        sink_flush(&mut ws).await.unwrap();
+        assert_eq!(ws.buffered_amount(), 0);
+        for message in messages() {
+            assert_eq!(stream_next(&mut ws).await.unwrap().unwrap(), message);
+        }
+        // Closing the sink sends 1000; the stream then ends with the reply.
+        sink_close(&mut ws).await.unwrap();
+        assert_eq!(ws.ready_state(), ReadyState::Closing);
+        assert!(stream_next(&mut ws).await.is_none());
+        assert!(stream_next(&mut ws).await.is_none());
+        let event = ws.close_event().unwrap();
+        assert!(event.was_clean);
+        assert_eq!(event.code, CloseCode::NORMAL);
+        // A closed sink refuses more.
+        assert!(sink_feed(&mut ws, Message::from("late")).await.is_err());
+        assert!(server.await.unwrap().unwrap().was_clean);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn sink_ready_writes_out_past_its_high_water_mark_only() {
+    timeout(LIMIT, async {
+        let (listener, url) = listen().await;
+        let server = tokio_echo_once(listener, ServerBuilder::new());
+        let mut ws = rfc6455::tokio::connect(&url).await.unwrap();
+        // Small messages wait in the queue: ready does not write them.
+        for i in 0..10 {
+            sink_feed(&mut ws, Message::from(format!("m{i}")))
+                .await
+                .unwrap();
+        }
+        let queued = ws.buffered_amount();
+        assert!(queued > 0);
+        std::future::poll_fn(|cx| Pin::new(&mut ws).poll_ready(cx))
+            .await
+            .unwrap();
+        assert_eq!(ws.buffered_amount(), queued);
+        // Past 64 KiB queued, ready writes everything out first.
+        Pin::new(&mut ws)
+            .start_send(Message::from(vec![7u8; 100 * 1024]))
+            .unwrap();
+        assert!(ws.buffered_amount() > 100 * 1024);
+        std::future::poll_fn(|cx| Pin::new(&mut ws).poll_ready(cx))
+            .await
+            .unwrap();
+        assert_eq!(ws.buffered_amount(), 0);
+        for i in 0..10 {
+            assert_eq!(
+                stream_next(&mut ws).await.unwrap().unwrap(),
+                Message::from(format!("m{i}"))
+            );
+        }
+        assert_eq!(
+            stream_next(&mut ws).await.unwrap().unwrap(),
+            Message::from(vec![7u8; 100 * 1024])
+        );
+        sink_close(&mut ws).await.unwrap();
+        assert!(stream_next(&mut ws).await.is_none());
+        assert!(server.await.unwrap().unwrap().was_clean);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn split_halves_as_stream_and_sink() {
+    timeout(LIMIT, async {
+        let (listener, url) = listen().await;
+        let server = tokio_echo_once(listener, ServerBuilder::new());
+        let (mut reader, mut writer) = rfc6455::tokio::connect(&url).await.unwrap().split();
+        let sender = tokio::spawn(async move {
+            for i in 0..200 {
+                sink_feed(&mut writer, Message::from(format!("m{i}")))
+                    .await
+                    .unwrap();
+            }
+            sink_flush(&mut writer).await.unwrap();
+            sink_close(&mut writer).await.unwrap();
+            writer
+        });
+        let mut got = Vec::new();
+        while let Some(message) = stream_next(&mut reader).await {
+            got.push(message.unwrap());
+        }
+        let expected: Vec<Message> = (0..200).map(|i| Message::from(format!("m{i}"))).collect();
+        assert_eq!(got, expected);
+        let writer = sender.await.unwrap();
+        let ws = reader.unsplit(writer).unwrap();
+        assert!(ws.close_event().unwrap().was_clean);
+        assert!(server.await.unwrap().unwrap().was_clean);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn stream_ends_after_the_error_that_ends_the_connection() {
+    timeout(LIMIT, async {
+        let (listener, url) = listen().await;
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut ws = ServerBuilder::new().accept(stream).await.unwrap();
+            let first = stream_next(&mut ws).await;
+            let second = stream_next(&mut ws).await;
+            (first, second)
+        });
+        let mut raw = TcpStream::connect(url.trim_start_matches("ws://"))
+            .await
+            .unwrap();
+        let mut client = Connection::client(
+            rfc6455::ClientRequest::new(&url).unwrap(),
+            Config::default(),
+        )
+        .unwrap();
+        raw.write_all(client.output()).await.unwrap();
+        let n = client.output().len();
+        client.consume_output(n);
+        let mut buf = vec![0u8; 4096];
+        while client.ready_state() != ReadyState::Open {
+            let n = raw.read(&mut buf).await.unwrap();
+            client.receive(&buf[..n]);
+            while client.next_event().unwrap().is_some() {}
+        }
+        // An unmasked frame from a client: a protocol error.
+        raw.write_all(&[0x81, 0x02, b'h', b'i']).await.unwrap();
+        let (first, second) = server.await.unwrap();
+        assert!(matches!(first, Some(Err(Error::Protocol(_)))), "{first:?}");
+        assert!(second.is_none(), "{second:?}");
+    })
+    .await
+    .unwrap();
 }

@@ -15,6 +15,7 @@ use crate::{CloseCode, CloseEvent, Connection, Error, Event, Message, ReadyState
 
 mod drive;
 mod split;
+mod stream_sink;
 
 use drive::{Ending, Heartbeat};
 pub use split::{ReadHalf, WriteHalf};

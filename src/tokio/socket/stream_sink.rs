@@ -42,7 +42,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 }
 
-fn next_message(polled: Poll<Result<Option<Message>, Error>>) -> Poll<Option<Result<Message, Error>>> {
+fn next_message(
+    polled: Poll<Result<Option<Message>, Error>>,
+) -> Poll<Option<Result<Message, Error>>> {
     polled.map(Result::transpose)
 }
 
