@@ -1026,3 +1026,169 @@ async fn stream_ends_after_the_error_that_ends_the_connection() {
     .await
     .unwrap();
 }
+
+/// A raw client: the handshake through a sans-IO connection, then the
+/// stream for the test to write frames of its own on.
+async fn raw_client(url: &str) -> TcpStream {
+    let mut raw = TcpStream::connect(url.trim_start_matches("ws://"))
+        .await
+        .unwrap();
+    let mut client =
+        Connection::client(rfc6455::ClientRequest::new(url).unwrap(), Config::default()).unwrap();
+    raw.write_all(client.output()).await.unwrap();
+    let n = client.output().len();
+    client.consume_output(n);
+    let mut buf = vec![0u8; 4096];
+    while client.ready_state() != ReadyState::Open {
+        let n = raw.read(&mut buf).await.unwrap();
+        client.receive(&buf[..n]);
+        while client.next_event().unwrap().is_some() {}
+    }
+    raw
+}
+
+#[tokio::test]
+async fn message_timeout_fails_a_trickled_message_with_1008() {
+    let (listener, url) = listen().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = ServerBuilder::new()
+            .message_timeout(Some(Duration::from_millis(300)))
+            .no_heartbeat()
+            .accept(stream)
+            .await
+            .unwrap();
+        let started = tokio::time::Instant::now();
+        let result = ws.recv().await;
+        (result, started.elapsed(), ws.close_event().cloned())
+    });
+    let mut raw = raw_client(&url).await;
+    // A masked text frame of 20 bytes, its payload a byte every 50 ms:
+    // each read brings something, the message still takes a second.
+    raw.write_all(&[0x81, 0x80 | 20, 0, 0, 0, 0]).await.unwrap();
+    let trickle = async {
+        for _ in 0..20 {
+            if raw.write_all(b"x").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let ((result, elapsed, event), ()) = timeout(LIMIT, async {
+        tokio::join!(async { server.await.unwrap() }, trickle)
+    })
+    .await
+    .unwrap();
+    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(900), "{elapsed:?}");
+    let event = event.unwrap();
+    assert_eq!(event.code, CloseCode::POLICY_VIOLATION);
+    assert!(!event.was_clean);
+    // The server's close frame says 1008, then the stream ends.
+    let mut wire = Vec::new();
+    timeout(LIMIT, raw.read_to_end(&mut wire))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(wire[0], 0x88, "{wire:?}");
+    assert_eq!(wire.len(), 2 + wire[1] as usize, "{wire:?}");
+    assert_eq!(&wire[2..4], &1008u16.to_be_bytes());
+}
+
+#[tokio::test]
+async fn write_timeout_ends_a_send_to_a_peer_that_stops_reading() {
+    let (listener, url) = listen().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = ServerBuilder::new()
+            .write_timeout(Some(Duration::from_millis(300)))
+            .no_heartbeat()
+            .accept(stream)
+            .await
+            .unwrap();
+        let chunk = vec![0u8; 256 * 1024];
+        let mut sent = 0usize;
+        let error = loop {
+            match ws.send(chunk.clone()).await {
+                Ok(()) => sent += chunk.len(),
+                Err(e) => break e,
+            }
+        };
+        let after = ws.recv().await;
+        (
+            error,
+            sent,
+            ws.close_event().cloned(),
+            ws.ready_state(),
+            after,
+        )
+    });
+    // A client that never reads.
+    let client = ClientBuilder::new(url)
+        .no_heartbeat()
+        .connect()
+        .await
+        .unwrap();
+    let (error, sent, event, state, after) = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    // What the kernel's buffers took before the sends stalled.
+    assert!(sent > 0, "{sent}");
+    let event = event.unwrap();
+    assert_eq!(event.code, CloseCode::ABNORMAL);
+    assert!(!event.was_clean);
+    assert_eq!(state, ReadyState::Closed);
+    assert!(matches!(after, Ok(None)), "{after:?}");
+    drop(client);
+}
+
+#[tokio::test]
+async fn write_timeout_ends_recv_when_its_echoes_cannot_go_out() {
+    let (listener, url) = listen().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = ServerBuilder::new()
+            .config(Config {
+                max_buffered_amount: 256 * 1024,
+                ..Config::default()
+            })
+            .write_timeout(Some(Duration::from_millis(300)))
+            .no_heartbeat()
+            .accept(stream)
+            .await
+            .unwrap();
+        let mut echoed = 0usize;
+        let error = loop {
+            match ws.recv().await {
+                Ok(Some(message)) => match ws.queue(message) {
+                    Ok(()) => echoed += 1,
+                    // Past the cap the echo is refused; recv goes on.
+                    Err(Error::BufferFull { .. }) => {}
+                    Err(e) => break e,
+                },
+                Ok(None) => panic!("ended without an error"),
+                Err(e) => break e,
+            }
+        };
+        (error, echoed, ws.close_event().cloned())
+    });
+    // A client that sends and never reads, until the server is gone.
+    let mut client = ClientBuilder::new(url)
+        .no_heartbeat()
+        .write_timeout(None)
+        .connect()
+        .await
+        .unwrap();
+    let flood = tokio::spawn(async move {
+        let chunk = vec![1u8; 64 * 1024];
+        while client.send(chunk.clone()).await.is_ok() {}
+    });
+    let (error, echoed, event) = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    assert!(echoed > 0);
+    let event = event.unwrap();
+    assert_eq!(event.code, CloseCode::ABNORMAL);
+    assert!(!event.was_clean);
+    // The server's end of the transport is closed: the flood stops.
+    timeout(LIMIT, flood).await.unwrap().unwrap();
+}

@@ -10,7 +10,7 @@ use ::tokio::time::{timeout_at, Instant};
 
 use crate::settings::{request_setters, timeout_setters, Target, Timeouts};
 use crate::tokio::socket::{handshake_event, WebSocket};
-use crate::tokio::Stream;
+use crate::tokio::{Stream, DEFAULT_WRITE_TIMEOUT};
 use crate::{ClientRequest, Config, Connection, Error, Event};
 
 /// Connects to a `ws://` or `wss://` URL with default settings (for
@@ -48,6 +48,7 @@ pub struct ClientBuilder {
     config: Config,
     connect_timeout: Option<Duration>,
     timeouts: Timeouts,
+    write_timeout: Option<Duration>,
     #[cfg(feature = "tls")]
     tls_config: Option<Arc<rustls::ClientConfig>>,
 }
@@ -64,6 +65,7 @@ impl ClientBuilder {
             config: Config::default(),
             connect_timeout: None,
             timeouts: Timeouts::default(),
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
             #[cfg(feature = "tls")]
             tls_config: None,
         }
@@ -83,6 +85,8 @@ impl ClientBuilder {
     request_setters!("rfc6455::tokio::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
 
     timeout_setters!("rfc6455::tokio::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
+
+    write_timeout_setter!("rfc6455::tokio::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
 
     /// Bounds the TCP connect (default: the system's).
     ///
@@ -229,7 +233,7 @@ impl ClientBuilder {
             Ok(result) => result?,
             Err(_) => return Err(Error::Timeout("opening handshake")),
         }
-        ws.opened(&self.timeouts);
+        ws.opened(&self.timeouts, self.write_timeout);
         Ok(ws)
     }
 }

@@ -49,6 +49,30 @@
 //! The close event is the blocking adapter's
 //! [`CloseEvent`](crate::CloseEvent).
 
+/// The write timeout's setter, on a builder with a `write_timeout` field.
+/// The argument is an expression that makes the builder, for the example.
+macro_rules! write_timeout_setter {
+    ($builder:literal) => {
+        /// Bounds how long queued output may wait without the peer taking
+        /// any of it (default 30 s, as the blocking adapter's write
+        /// timeout): past it the connection ends (1006) and `send`,
+        /// `flush` or `recv` returns [`Error::Timeout`](crate::Error::Timeout),
+        /// so a peer that stops reading cannot hold a connection and its
+        /// queued output forever. `None` waits as long as the peer takes.
+        ///
+        /// ```
+        #[doc = concat!("let builder = ", $builder, ".write_timeout(Some(std::time::Duration::from_secs(10)));")]
+        /// ```
+        pub fn write_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
+            self.write_timeout = timeout;
+            self
+        }
+    };
+}
+
+/// The write timeout unless a builder changes it.
+const DEFAULT_WRITE_TIMEOUT: Option<std::time::Duration> = Some(std::time::Duration::from_secs(30));
+
 mod client;
 mod server;
 mod socket;

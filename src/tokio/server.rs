@@ -10,7 +10,7 @@ use ::tokio::time::{timeout_at, Instant};
 use crate::handshake::{HandshakeError, Headers};
 use crate::settings::{timeout_setters, Timeouts};
 use crate::tokio::socket::{handshake_event, WebSocket};
-use crate::tokio::Stream;
+use crate::tokio::{Stream, DEFAULT_WRITE_TIMEOUT};
 use crate::{Accept, Config, Connection, Error, Event, Reject, Request};
 
 /// Accepts a WebSocket on a stream with default settings: any path, any
@@ -60,6 +60,7 @@ where
 pub struct ServerBuilder {
     config: Config,
     timeouts: Timeouts,
+    write_timeout: Option<Duration>,
     #[cfg(feature = "tls")]
     tls: Option<Arc<rustls::ServerConfig>>,
 }
@@ -80,6 +81,7 @@ impl ServerBuilder {
         ServerBuilder {
             config: Config::default(),
             timeouts: Timeouts::default(),
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -99,6 +101,8 @@ impl ServerBuilder {
     }
 
     timeout_setters!("rfc6455::tokio::ServerBuilder::new()");
+
+    write_timeout_setter!("rfc6455::tokio::ServerBuilder::new()");
 
     /// Bounds the end of a connection (default 5 s): the peer's close reply
     /// once this end sent its close, then the last writes.
@@ -215,7 +219,7 @@ impl ServerBuilder {
             Ok(result) => result?,
             Err(_) => return Err(Error::Timeout("opening handshake")),
         }
-        ws.opened(&self.timeouts);
+        ws.opened(&self.timeouts, self.write_timeout);
         Ok(ws)
     }
 

@@ -66,8 +66,16 @@ pub struct WebSocket<S> {
     message_started: Option<Instant>,
     /// When this end sent its close frame.
     close_sent: Option<Instant>,
+    /// How long queued output may go without the stream taking any of it.
+    write_timeout: Option<Duration>,
+    /// Since when the stream has taken none of the queued output.
+    write_stalled: Option<Instant>,
     /// One timer for every deadline above, made on first use.
     timer: Option<Pin<Box<Sleep>>>,
+    /// The write timeout's timer for `flush` and `send`: a split socket's
+    /// writer waits on a timer of its own, since a timer wakes only the
+    /// task that polled it last.
+    write_timer: Option<Pin<Box<Sleep>>>,
     ending: Option<Box<Ending>>,
     close_event: Option<CloseEvent>,
     /// Split sockets only: the wakers of the halves blocked on a write.
@@ -88,7 +96,8 @@ impl<S> std::fmt::Debug for WebSocket<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Wraps a stream whose handshake is already done (elsewhere), around a
     /// connection in [`ReadyState::Open`] (see [`Connection::open`]). No
-    /// heartbeat or message timeout runs; the close timeout is the default.
+    /// heartbeat, message or write timeout runs; the close timeout is the
+    /// default.
     ///
     /// ```
     /// use rfc6455::{tokio::WebSocket, Config, Connection, ReadyState, Role};
@@ -106,7 +115,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             message_timeout: None,
             message_started: None,
             close_sent: None,
+            write_timeout: None,
+            write_stalled: None,
             timer: None,
+            write_timer: None,
             ending: None,
             close_event: None,
             write_wakers: None,
@@ -118,7 +130,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// After the handshake: the timers of the open connection.
-    pub(crate) fn opened(&mut self, timeouts: &Timeouts) {
+    pub(crate) fn opened(&mut self, timeouts: &Timeouts, write_timeout: Option<Duration>) {
+        self.write_timeout = write_timeout;
         self.close_timeout = timeouts.close;
         self.heartbeat = timeouts.heartbeat.map(|(interval, timeout)| Heartbeat {
             interval,
@@ -376,7 +389,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 self.transport_failed();
                 Poll::Ready(Err(e))
             }
-            other => other,
+            Poll::Pending => self.poll_write_timeout(cx),
+            ready => ready,
         }
     }
 
