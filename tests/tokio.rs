@@ -1192,3 +1192,34 @@ async fn write_timeout_ends_recv_when_its_echoes_cannot_go_out() {
     // The server's end of the transport is closed: the flood stops.
     timeout(LIMIT, flood).await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn heartbeat_follows_the_socket_into_another_task() {
+    let (listener, url) = listen().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = ServerBuilder::new()
+            .heartbeat(Duration::from_millis(200), Duration::from_millis(200))
+            .accept(stream)
+            .await
+            .unwrap();
+        // This task arms the heartbeat's timer with its own waker...
+        assert!(timeout(Duration::from_millis(20), ws.recv()).await.is_err());
+        // ...and another task waits: the timer must wake that one.
+        tokio::spawn(async move {
+            let result = ws.recv().await;
+            (result, ws.close_event().cloned())
+        })
+        .await
+        .unwrap()
+    });
+    // A client that never polls: it never answers the server's ping.
+    let _silent = ClientBuilder::new(url)
+        .no_heartbeat()
+        .connect()
+        .await
+        .unwrap();
+    let (result, event) = timeout(LIMIT, server).await.unwrap().unwrap();
+    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert_eq!(event.unwrap().code, CloseCode::ABNORMAL);
+}

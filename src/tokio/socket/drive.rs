@@ -196,9 +196,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         cx: &mut Context<'_>,
         side: Side,
     ) -> Poll<Result<(), (CloseCode, Error)>> {
-        let (mut due, now) = match self.timers() {
-            Ok(due) => due,
-            Err(failure) => return Poll::Ready(Err(failure)),
+        let (mut due, now) = if self.timer_covers_deadlines(cx) {
+            (None, None)
+        } else {
+            match self.timers() {
+                Ok(due) => due,
+                Err(failure) => return Poll::Ready(Err(failure)),
+            }
         };
         let written = match self.poll_write_out(cx, side) {
             Poll::Ready(Err(e)) => return Poll::Ready(Err((CloseCode::ABNORMAL, e))),
@@ -329,10 +333,57 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             }
             None => self.timer = Some(Box::pin(::tokio::time::sleep_until(due))),
         }
+        if !self
+            .timer_waker
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            self.timer_waker = Some(cx.waker().clone());
+        }
         match &mut self.timer {
             Some(timer) => timer.as_mut().poll(cx),
             None => Poll::Pending,
         }
+    }
+
+    /// Whether the armed timer already stands for every deadline that
+    /// runs, for the task polling now: then none can have passed (the
+    /// timer would have fired and woken it), none needs starting, and a
+    /// wait needs neither the clock nor the timer polled again. This is
+    /// the wait after each message, so it is kept free of both.
+    pub(super) fn timer_covers_deadlines(&mut self, cx: &Context<'_>) -> bool {
+        let Some(timer) = &self.timer else {
+            return false;
+        };
+        if timer.is_elapsed()
+            || !self
+                .timer_waker
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            return false;
+        }
+        let armed = timer.deadline();
+        if self.conn.ready_state() == ReadyState::Closing {
+            match self.close_sent {
+                Some(sent) if armed <= sent + self.close_timeout => {}
+                _ => return false,
+            }
+        }
+        if let Some(limit) = self.message_timeout {
+            if !self.conn.message_in_progress() {
+                self.message_started = None;
+            } else {
+                match self.message_started {
+                    Some(started) if armed <= started + limit => {}
+                    _ => return false,
+                }
+            }
+        }
+        if self.heartbeat.is_some_and(|hb| armed > hb.deadline()) {
+            return false;
+        }
+        self.write_deadline().is_none_or(|due| armed <= due)
     }
 
     /// Reads once into the connection: through the thread's scratch buffer,
@@ -399,14 +450,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ) -> Poll<Result<(), Error>> {
         let mut progress = false;
         while self.conn.buffered_amount() > 0 {
-            let mut slices = [IoSlice::new(&[]); 16];
-            let count = self.conn.output_io_slices(&mut slices);
-            match Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count]) {
+            let contiguous = self.conn.output();
+            // One piece (a small message, a burst of them): a plain write,
+            // which costs the kernel less than a vectored one.
+            let written = if contiguous.len() == self.conn.buffered_amount() {
+                Pin::new(&mut self.stream).poll_write(cx, contiguous)
+            } else {
+                let mut slices = [IoSlice::new(&[]); 16];
+                let count = self.conn.output_io_slices(&mut slices);
+                Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count])
+            };
+            match written {
                 Poll::Ready(Ok(0)) => {
                     return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())))
                 }
                 Poll::Ready(Ok(n)) => {
                     self.conn.consume_output(n);
+                    self.unflushed = true;
                     progress = true;
                 }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -418,8 +478,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 }
             }
         }
+        if !self.unflushed {
+            // Nothing written since the last flush (a TCP stream's flush does
+            // nothing; a TLS stream's has nothing to push).
+            return Poll::Ready(Ok(()));
+        }
         match Pin::new(&mut self.stream).poll_flush(cx) {
             Poll::Ready(Ok(())) => {
+                self.unflushed = false;
                 self.write_stalled = None;
                 self.park_writer(cx, side, true);
                 Poll::Ready(Ok(()))

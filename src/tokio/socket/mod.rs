@@ -72,6 +72,11 @@ pub struct WebSocket<S> {
     write_stalled: Option<Instant>,
     /// One timer for every deadline above, made on first use.
     timer: Option<Pin<Box<Sleep>>>,
+    /// The waker `timer` was last polled with: while it is this task's and
+    /// the timer covers every deadline, a wait leaves the timer as it is.
+    timer_waker: Option<Waker>,
+    /// Bytes were written since the stream was last flushed.
+    unflushed: bool,
     /// The write timeout's timer for `flush` and `send`: a split socket's
     /// writer waits on a timer of its own, since a timer wakes only the
     /// task that polled it last.
@@ -118,6 +123,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             write_timeout: None,
             write_stalled: None,
             timer: None,
+            timer_waker: None,
+            unflushed: false,
             write_timer: None,
             ending: None,
             close_event: None,
