@@ -7,7 +7,11 @@
 //! core's. Its futures hold no state of their own, so
 //! [`WebSocket::recv`] is cancel-safe; an idle socket holds no read buffer
 //! (reads go through one scratch buffer per thread); the heartbeat and the
-//! handshake, message and close deadlines run on tokio's timer.
+//! handshake, message, write and close deadlines run on tokio's timer.
+//! With the `tls` feature too, `wss://` runs in both roles through
+//! tokio-rustls, configured as the blocking adapter is (see
+//! `rfc6455::tls`). The socket and its halves are also a
+//! `futures_core::Stream` of messages and a `futures_sink::Sink`.
 //!
 //! A client:
 //!

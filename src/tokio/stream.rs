@@ -1,7 +1,7 @@
 //! The stream under a WebSocket that this adapter's builders opened or
 //! accepted: the transport as it came, or TLS over it (`wss://`, features
 //! `tokio` and `tls`, through tokio-rustls with this crate's
-//! [`tls`](crate::tls) configurations).
+//! `rfc6455::tls` configurations).
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
