@@ -180,8 +180,10 @@ impl ClientBuilder {
             .clone()
             .unwrap_or_else(crate::tls::client_config);
         let name = crate::tls::server_name(host)?;
-        let tls = tokio_rustls::TlsConnector::from(config)
-            .connect(name, tcp)
+        // Boxed, as the server's: the handshake's state would otherwise
+        // widen the caller's future for its whole life.
+        let connecting = Box::pin(tokio_rustls::TlsConnector::from(config).connect(name, tcp));
+        let tls = connecting
             .await
             .map_err(|e| crate::tls::handshake_error(host, e))?;
         Ok(Stream::ClientTls(Box::new(tls)))

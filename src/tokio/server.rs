@@ -231,8 +231,12 @@ impl ServerBuilder {
         let Some(config) = &self.tls else {
             return Ok(Stream::Plain(stream));
         };
-        let tls = tokio_rustls::TlsAcceptor::from(Arc::clone(config))
-            .accept(stream)
+        // Boxed: inline, the handshake's state (a whole rustls connection)
+        // would widen every connection task's future, TLS or not, for its
+        // whole life.
+        let accepting =
+            Box::pin(tokio_rustls::TlsAcceptor::from(Arc::clone(config)).accept(stream));
+        let tls = accepting
             .await
             .map_err(|e| crate::tls::handshake_error("client", e))?;
         Ok(Stream::ServerTls(Box::new(tls)))
