@@ -2,8 +2,13 @@
 //! and binary message comes back unchanged.
 //!
 //! ```text
-//! cargo run --release --features tokio --example tokio-echo -- [ADDR] [--current-thread]
+//! cargo run --release --features tokio --example tokio-echo -- [ADDR] [--current-thread] [--quiet]
+//! cargo run --release --features tokio --example tokio-echo -- --tls-cert cert.pem --tls-key key.pem [ADDR]
 //! ```
+//!
+//! With `--tls-cert` and `--tls-key` (PEM files: the certificate chain, leaf
+//! first, and its private key) it serves `wss://` and its page over
+//! `https://` instead, as `echo` does.
 //!
 //! - any path is accepted, except `/reject`, refused with 403;
 //! - a client offering subprotocols gets `chat` or `superchat` if it offered
@@ -19,20 +24,28 @@
 
 #[path = "shared/echo_rules.rs"]
 mod echo_rules;
+#[path = "shared/server_args.rs"]
+mod server_args;
 
 use echo_rules::decide;
 use rfc6455::tokio::ServerBuilder;
 use rfc6455::Config;
+use server_args::args_with_switches;
 use tokio::net::{TcpListener, TcpStream};
 
-fn main() -> std::io::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str| args.iter().any(|a| a == name);
-    let addr = args
-        .iter()
-        .find(|a| !a.starts_with("--"))
-        .cloned()
-        .unwrap_or_else(|| "127.0.0.1:9001".into());
+// Errors end the program with their message (`Display`), not the
+// `Debug` form that returning them from `main` would print.
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let args = args_with_switches("127.0.0.1:9001", &["--current-thread", "--quiet"])?;
+    let (addr, tls) = (args.addr, args.tls);
+    let flag = |name: &str| args.switches.iter().any(|a| a == name);
     let runtime = if flag("--current-thread") {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -42,19 +55,31 @@ fn main() -> std::io::Result<()> {
             .enable_all()
             .build()?
     };
-    let quiet = flag("--quiet");
-    runtime.block_on(serve(addr, quiet))
-}
-
-async fn serve(addr: String, quiet: bool) -> std::io::Result<()> {
-    let listener = TcpListener::bind(&addr).await?;
-    println!("echo server on ws://{addr}/ (test page: http://{addr}/)");
     // 16 MiB messages and frames: what the Autobahn|Testsuite sends.
     let server = ServerBuilder::new().config(Config {
         max_frame_size: 16 << 20,
         max_message_size: 16 << 20,
         ..Config::default()
     });
+    let server = match tls {
+        #[cfg(feature = "tls")]
+        Some((cert, key)) => {
+            println!("echo server on wss://{addr}/ (test page: https://{addr}/)");
+            server.tls(rfc6455::tls::server_config_from_pem(cert, key)?)
+        }
+        #[cfg(not(feature = "tls"))]
+        Some(_) => return Err("--tls-cert needs the `tls` feature".into()),
+        None => {
+            println!("echo server on ws://{addr}/ (test page: http://{addr}/)");
+            server
+        }
+    };
+    let quiet = flag("--quiet");
+    Ok(runtime.block_on(serve(addr, server, quiet))?)
+}
+
+async fn serve(addr: String, server: ServerBuilder, quiet: bool) -> std::io::Result<()> {
+    let listener = TcpListener::bind(&addr).await?;
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,

@@ -50,7 +50,7 @@
 //! | `kernels/` | the one module allowed `unsafe`: masking loops built for AVX2, UTF-8 checks that make a `str` once, a lent text checked once; imports nothing of the crate |
 //! | [`blocking`] | `WebSocket<S: Transport>` over any stream that can time out, client `connect` (TLS, proxy tunnels), server `accept` (TLS); imports the core, never the reverse |
 //! | `tls` (feature `tls`) | rustls configurations with the `ring` provider; TLS errors in words |
-//! | `tokio` (feature `tokio`) | the async `WebSocket<S: AsyncRead + AsyncWrite>`: cancel-safe `recv`, `split`, timers on tokio's clock; imports the core, never the reverse |
+//! | `tokio` (feature `tokio`) | the async `WebSocket<S: AsyncRead + AsyncWrite>`: cancel-safe `recv`, `split`, `Stream`/`Sink`, `wss://` through tokio-rustls with `tls`'s configurations, timers on tokio's clock; imports the core, never the reverse |
 //!
 //! ## A client and a server in memory
 //!

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{CertificateError, ClientConfig, RootCertStore, ServerConfig};
 
 use crate::{Error, TlsError, TlsErrorKind};
@@ -178,6 +178,13 @@ fn config_error(what: &str, e: rustls::Error) -> Error {
         TlsErrorKind::Other,
         format!("{what}: {e}"),
     ))
+}
+
+/// The name a client checks the server's certificate against: the URL's
+/// host, a DNS name or an IP address.
+pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
+    ServerName::try_from(host.to_string())
+        .map_err(|e| Error::InvalidUrl(format!("{host:?} as a TLS server name: {e}")))
 }
 
 /// Turns an I/O error from a TLS handshake with `peer` into

@@ -19,7 +19,8 @@
 //! the first is the client's ceiling for every server alike; the second
 //! still tells what one core of each server can do.
 
-use std::process::{Child, Command};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,9 +65,11 @@ fn main() {
         .build()
         .unwrap();
     let mut table = Vec::new();
-    for (i, server) in servers.iter().enumerate() {
-        let addr = format!("127.0.0.1:{}", 29400 + i);
-        let mut child = spawn_server(server, &addr);
+    for server in &servers {
+        // The server binds a port of the kernel's choosing and says which:
+        // a fixed port may be held by something else on a shared machine,
+        // and the load would then measure that.
+        let (mut child, addr) = spawn_server(server);
         let pid = child.id();
         let rates = runtime.block_on(async {
             wait_listening(&addr).await;
@@ -115,14 +118,29 @@ fn human(size: usize) -> String {
     }
 }
 
-fn spawn_server(server: &str, addr: &str) -> Child {
+/// Starts `server` on core 0; returns it and the address it listens on
+/// (the first line it prints).
+fn spawn_server(server: &str) -> (Child, String) {
     let exe = std::env::current_exe().unwrap();
-    Command::new("taskset")
+    let mut child = Command::new("taskset")
         .args(["-c", SERVER_CORE])
         .arg(exe)
-        .args(["serve", server, addr])
+        .args(["serve", server, "127.0.0.1:0"])
+        .stdout(Stdio::piped())
         .spawn()
-        .expect("taskset and this bench's own binary")
+        .expect("taskset and this bench's own binary");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("piped");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the server's address");
+    (child, line.trim().to_owned())
+}
+
+/// Tells the parent where a server listens.
+fn announce(addr: std::net::SocketAddr) {
+    let mut out = std::io::stdout();
+    writeln!(out, "{addr}").and_then(|()| out.flush()).unwrap();
 }
 
 async fn wait_listening(addr: &str) {
@@ -214,6 +232,7 @@ fn serve(server: &str, addr: &str) {
         .unwrap();
     runtime.block_on(async {
         let listener = TcpListener::bind(addr).await.unwrap();
+        announce(listener.local_addr().unwrap());
         loop {
             let (stream, _) = listener.accept().await.unwrap();
             stream.set_nodelay(true).unwrap();
@@ -294,6 +313,7 @@ async fn tungstenite_echo(stream: TcpStream) {
 
 fn serve_blocking(addr: &str) {
     let listener = std::net::TcpListener::bind(addr).unwrap();
+    announce(listener.local_addr().unwrap());
     let server = rfc6455::blocking::ServerBuilder::new();
     let acceptor = server.clone();
     let error = server.serve(&listener, move |stream| {

@@ -216,8 +216,7 @@ impl ClientBuilder {
             .tls_config
             .clone()
             .unwrap_or_else(crate::tls::client_config);
-        let name = rustls::pki_types::ServerName::try_from(host.to_string())
-            .map_err(|e| Error::InvalidUrl(format!("{host:?} as a TLS server name: {e}")))?;
+        let name = crate::tls::server_name(host)?;
         let conn = rustls::ClientConnection::new(config, name)
             .map_err(|e| crate::tls::handshake_error(host, std::io::Error::other(e)))?;
         crate::blocking::stream::complete_tls_handshake(conn, tcp, host, deadline)

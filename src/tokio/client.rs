@@ -1,15 +1,20 @@
 //! Opening a client connection.
 
+#[cfg(feature = "tls")]
+use std::sync::Arc;
 use std::time::Duration;
 
 use ::tokio::io::{AsyncRead, AsyncWrite};
 use ::tokio::net::TcpStream;
+use ::tokio::time::{timeout_at, Instant};
 
 use crate::settings::{request_setters, timeout_setters, Target, Timeouts};
 use crate::tokio::socket::{handshake_event, WebSocket};
+use crate::tokio::{Stream, DEFAULT_WRITE_TIMEOUT};
 use crate::{ClientRequest, Config, Connection, Error, Event};
 
-/// Connects to a `ws://` URL with default settings.
+/// Connects to a `ws://` or `wss://` URL with default settings (for
+/// `wss://`, the features `tokio` and `tls`, and Mozilla's roots).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), rfc6455::Error> {
@@ -17,7 +22,7 @@ use crate::{ClientRequest, Config, Connection, Error, Event};
 /// ws.send_text("hello").await?;
 /// # Ok(()) }
 /// ```
-pub async fn connect(url: &str) -> Result<WebSocket<TcpStream>, Error> {
+pub async fn connect(url: &str) -> Result<WebSocket<Stream>, Error> {
     ClientBuilder::new(url).connect().await
 }
 
@@ -43,6 +48,9 @@ pub struct ClientBuilder {
     config: Config,
     connect_timeout: Option<Duration>,
     timeouts: Timeouts,
+    write_timeout: Option<Duration>,
+    #[cfg(feature = "tls")]
+    tls_config: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl ClientBuilder {
@@ -57,6 +65,9 @@ impl ClientBuilder {
             config: Config::default(),
             connect_timeout: None,
             timeouts: Timeouts::default(),
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            #[cfg(feature = "tls")]
+            tls_config: None,
         }
     }
 
@@ -74,6 +85,8 @@ impl ClientBuilder {
     request_setters!("rfc6455::tokio::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
 
     timeout_setters!("rfc6455::tokio::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
+
+    write_timeout_setter!("rfc6455::tokio::ClientBuilder::new(\"ws://127.0.0.1:9001/\")");
 
     /// Bounds the TCP connect (default: the system's).
     ///
@@ -99,25 +112,45 @@ impl ClientBuilder {
         self
     }
 
-    /// Opens the TCP connection and performs the handshake. A `wss://` URL
-    /// fails with [`Error::InvalidUrl`]: this adapter does not make TLS
-    /// streams yet (run a TLS stream of your own, e.g. tokio-rustls, and
-    /// hand it to [`connect_on`](Self::connect_on)). A server's refusal fails with
-    /// [`HandshakeError::Rejected`](crate::handshake::HandshakeError::Rejected)
-    /// carrying its status and headers.
+    /// The TLS configuration for `wss://` (default:
+    /// [`tls::client_config`](crate::tls::client_config), Mozilla's roots),
+    /// the same as the blocking client's: a private CA, client
+    /// certificates, pinning. Set its ALPN to `http/1.1` as the default
+    /// does.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), rfc6455::Error> {
-    /// let ws = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/").connect().await?;
+    /// let tls = rfc6455::tls::client_config_with_ca_pem("my-ca.pem")?;
+    /// let ws = rfc6455::tokio::ClientBuilder::new("wss://internal.example:8443/")
+    ///     .tls_config(tls)
+    ///     .connect()
+    ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub async fn connect(&self) -> Result<WebSocket<TcpStream>, Error> {
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls_config = Some(config);
+        self
+    }
+
+    /// Opens the TCP connection, then for `wss://` the TLS session, and
+    /// performs the handshake; after the TCP connect all of it is bounded
+    /// by the handshake timeout. A server's refusal fails with
+    /// [`HandshakeError::Rejected`](crate::handshake::HandshakeError::Rejected)
+    /// carrying its status and headers; TLS's (an untrusted or expired
+    /// certificate, a name mismatch) with [`Error::Tls`]. Without the `tls`
+    /// feature, a `wss://` URL fails with [`Error::TlsNotEnabled`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), rfc6455::Error> {
+    /// let ws = rfc6455::tokio::ClientBuilder::new("wss://127.0.0.1:9443/").connect().await?;
+    /// assert!(ws.get_ref().is_tls());
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(&self) -> Result<WebSocket<Stream>, Error> {
         let request = self.target.request()?;
-        if request.is_secure() {
-            return Err(Error::InvalidUrl(format!(
-                "{}: the tokio adapter does not open TLS itself; connect a TLS stream and use connect_on",
-                self.target.url
-            )));
+        if request.is_secure() && !cfg!(feature = "tls") {
+            return Err(Error::TlsNotEnabled);
         }
         let connecting = TcpStream::connect((request.host(), request.port()));
         let stream = match self.connect_timeout {
@@ -128,11 +161,42 @@ impl ClientBuilder {
             None => connecting.await?,
         };
         stream.set_nodelay(true)?;
-        self.handshake(stream, request).await
+        let deadline = Instant::now() + self.timeouts.handshake;
+        let stream = if request.is_secure() {
+            match timeout_at(deadline, self.tls_handshake(stream, request.host())).await {
+                Ok(stream) => stream?,
+                Err(_) => return Err(Error::Timeout("opening handshake (TLS)")),
+            }
+        } else {
+            Stream::Plain(stream)
+        };
+        self.handshake(stream, request, deadline).await
+    }
+
+    #[cfg(feature = "tls")]
+    async fn tls_handshake(&self, tcp: TcpStream, host: &str) -> Result<Stream, Error> {
+        let config = self
+            .tls_config
+            .clone()
+            .unwrap_or_else(crate::tls::client_config);
+        let name = crate::tls::server_name(host)?;
+        // Boxed, as the server's: the handshake's state would otherwise
+        // widen the caller's future for its whole life.
+        let connecting = Box::pin(tokio_rustls::TlsConnector::from(config).connect(name, tcp));
+        let tls = connecting
+            .await
+            .map_err(|e| crate::tls::handshake_error(host, e))?;
+        Ok(Stream::ClientTls(Box::new(tls)))
+    }
+
+    #[cfg(not(feature = "tls"))]
+    async fn tls_handshake(&self, _: TcpStream, _: &str) -> Result<Stream, Error> {
+        Err(Error::TlsNotEnabled)
     }
 
     /// Performs the handshake over a stream that is already connected (a
-    /// TLS stream, a Unix socket, an in-memory duplex).
+    /// TLS stream, a Unix socket, an in-memory duplex); no TLS is added,
+    /// whatever the URL's scheme.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), rfc6455::Error> {
@@ -147,10 +211,16 @@ impl ClientBuilder {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let request = self.target.request()?;
-        self.handshake(stream, request).await
+        let deadline = Instant::now() + self.timeouts.handshake;
+        self.handshake(stream, request, deadline).await
     }
 
-    async fn handshake<S>(&self, stream: S, request: ClientRequest) -> Result<WebSocket<S>, Error>
+    async fn handshake<S>(
+        &self,
+        stream: S,
+        request: ClientRequest,
+        deadline: Instant,
+    ) -> Result<WebSocket<S>, Error>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -161,11 +231,11 @@ impl ClientBuilder {
             while !matches!(handshake_event(&mut ws).await?, Event::Open(_)) {}
             Ok::<(), Error>(())
         };
-        match ::tokio::time::timeout(self.timeouts.handshake, handshake).await {
+        match timeout_at(deadline, handshake).await {
             Ok(result) => result?,
             Err(_) => return Err(Error::Timeout("opening handshake")),
         }
-        ws.opened(&self.timeouts);
+        ws.opened(&self.timeouts, self.write_timeout);
         Ok(ws)
     }
 }

@@ -7,7 +7,11 @@
 //! core's. Its futures hold no state of their own, so
 //! [`WebSocket::recv`] is cancel-safe; an idle socket holds no read buffer
 //! (reads go through one scratch buffer per thread); the heartbeat and the
-//! handshake, message and close deadlines run on tokio's timer.
+//! handshake, message, write and close deadlines run on tokio's timer.
+//! With the `tls` feature too, `wss://` runs in both roles through
+//! tokio-rustls, configured as the blocking adapter is (see
+//! `rfc6455::tls`). The socket and its halves are also a
+//! `futures_core::Stream` of messages and a `futures_sink::Sink`.
 //!
 //! A client:
 //!
@@ -49,10 +53,36 @@
 //! The close event is the blocking adapter's
 //! [`CloseEvent`](crate::CloseEvent).
 
+/// The write timeout's setter, on a builder with a `write_timeout` field.
+/// The argument is an expression that makes the builder, for the example.
+macro_rules! write_timeout_setter {
+    ($builder:literal) => {
+        /// Bounds how long queued output may wait without the peer taking
+        /// any of it (default 30 s, as the blocking adapter's write
+        /// timeout): past it the connection ends (1006) and `send`,
+        /// `flush` or `recv` returns [`Error::Timeout`](crate::Error::Timeout),
+        /// so a peer that stops reading cannot hold a connection and its
+        /// queued output forever. `None` waits as long as the peer takes.
+        ///
+        /// ```
+        #[doc = concat!("let builder = ", $builder, ".write_timeout(Some(std::time::Duration::from_secs(10)));")]
+        /// ```
+        pub fn write_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
+            self.write_timeout = timeout;
+            self
+        }
+    };
+}
+
+/// The write timeout unless a builder changes it.
+const DEFAULT_WRITE_TIMEOUT: Option<std::time::Duration> = Some(std::time::Duration::from_secs(30));
+
 mod client;
 mod server;
 mod socket;
+mod stream;
 
 pub use client::{connect, ClientBuilder};
 pub use server::{accept, ServerBuilder};
 pub use socket::{ReadHalf, WebSocket, WriteHalf};
+pub use stream::Stream;

@@ -30,6 +30,10 @@ const FALLBACK_LEN: usize = 4 * 1024;
 /// one copy less than through the scratch buffer.
 const DIRECT_READ: usize = 4 * 1024;
 
+fn write_timed_out() -> Error {
+    Error::Timeout("the peer took none of the queued output within the write timeout")
+}
+
 thread_local! {
     static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH_LEN].into_boxed_slice());
 }
@@ -136,7 +140,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         };
         let deadline = ending.deadline;
         let (mut flushed, mut peer_closed) = (ending.flushed, ending.peer_closed);
-        let expired = Instant::now() >= deadline;
+        let now = Instant::now();
+        let expired = now >= deadline;
+        // A peer that took nothing for the whole write timeout takes no
+        // close frame either.
+        if self.write_deadline().is_some_and(|due| now >= due) {
+            flushed = true;
+        }
         if !flushed && !expired {
             match self.poll_write_out(cx, side) {
                 Poll::Ready(_) => flushed = true,
@@ -186,15 +196,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         cx: &mut Context<'_>,
         side: Side,
     ) -> Poll<Result<(), (CloseCode, Error)>> {
-        let (due, now) = match self.timers() {
-            Ok(due) => due,
-            Err(failure) => return Poll::Ready(Err(failure)),
+        let (mut due, now) = if self.timer_covers_deadlines(cx) {
+            (None, None)
+        } else {
+            match self.timers() {
+                Ok(due) => due,
+                Err(failure) => return Poll::Ready(Err(failure)),
+            }
         };
         let written = match self.poll_write_out(cx, side) {
             Poll::Ready(Err(e)) => return Poll::Ready(Err((CloseCode::ABNORMAL, e))),
             Poll::Ready(Ok(())) => true,
             Poll::Pending => false,
         };
+        // Checked after the write, not among the timers before it: a
+        // stream that takes output again after a long pause is not
+        // failed for the pause.
+        if let Some(stalled_until) = self.write_deadline().filter(|_| !written) {
+            if Instant::now() >= stalled_until {
+                return Poll::Ready(Err((CloseCode::ABNORMAL, write_timed_out())));
+            }
+            due = Some(due.map_or(stalled_until, |d| d.min(stalled_until)));
+        }
         // Reading goes on while a write waits (a peer that writes while it
         // waits for us to read must not deadlock with us), up to the cap on
         // what may wait to be written: past it, a peer that sends but never
@@ -310,10 +333,57 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             }
             None => self.timer = Some(Box::pin(::tokio::time::sleep_until(due))),
         }
+        if !self
+            .timer_waker
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            self.timer_waker = Some(cx.waker().clone());
+        }
         match &mut self.timer {
             Some(timer) => timer.as_mut().poll(cx),
             None => Poll::Pending,
         }
+    }
+
+    /// Whether the armed timer already stands for every deadline that
+    /// runs, for the task polling now: then none can have passed (the
+    /// timer would have fired and woken it), none needs starting, and a
+    /// wait needs neither the clock nor the timer polled again. This is
+    /// the wait after each message, so it is kept free of both.
+    pub(super) fn timer_covers_deadlines(&mut self, cx: &Context<'_>) -> bool {
+        let Some(timer) = &self.timer else {
+            return false;
+        };
+        if timer.is_elapsed()
+            || !self
+                .timer_waker
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            return false;
+        }
+        let armed = timer.deadline();
+        if self.conn.ready_state() == ReadyState::Closing {
+            match self.close_sent {
+                Some(sent) if armed <= sent + self.close_timeout => {}
+                _ => return false,
+            }
+        }
+        if let Some(limit) = self.message_timeout {
+            if !self.conn.message_in_progress() {
+                self.message_started = None;
+            } else {
+                match self.message_started {
+                    Some(started) if armed <= started + limit => {}
+                    _ => return false,
+                }
+            }
+        }
+        if self.heartbeat.is_some_and(|hb| armed > hb.deadline()) {
+            return false;
+        }
+        self.write_deadline().is_none_or(|due| armed <= due)
     }
 
     /// Reads once into the connection: through the thread's scratch buffer,
@@ -380,35 +450,87 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     ) -> Poll<Result<(), Error>> {
         let mut progress = false;
         while self.conn.buffered_amount() > 0 {
-            let mut slices = [IoSlice::new(&[]); 16];
-            let count = self.conn.output_io_slices(&mut slices);
-            match Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count]) {
+            let contiguous = self.conn.output();
+            // One piece (a small message, a burst of them): a plain write,
+            // which costs the kernel less than a vectored one.
+            let written = if contiguous.len() == self.conn.buffered_amount() {
+                Pin::new(&mut self.stream).poll_write(cx, contiguous)
+            } else {
+                let mut slices = [IoSlice::new(&[]); 16];
+                let count = self.conn.output_io_slices(&mut slices);
+                Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count])
+            };
+            match written {
                 Poll::Ready(Ok(0)) => {
                     return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())))
                 }
                 Poll::Ready(Ok(n)) => {
                     self.conn.consume_output(n);
+                    self.unflushed = true;
                     progress = true;
                 }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
                 Poll::Pending => {
+                    self.note_write_stall(progress);
                     self.park_writer(cx, side, progress);
                     return Poll::Pending;
                 }
             }
         }
+        if !self.unflushed {
+            // Nothing written since the last flush (a TCP stream's flush does
+            // nothing; a TLS stream's has nothing to push).
+            return Poll::Ready(Ok(()));
+        }
         match Pin::new(&mut self.stream).poll_flush(cx) {
             Poll::Ready(Ok(())) => {
+                self.unflushed = false;
+                self.write_stalled = None;
                 self.park_writer(cx, side, true);
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e.into())),
             Poll::Pending => {
+                self.note_write_stall(progress);
                 self.park_writer(cx, side, progress);
                 Poll::Pending
             }
         }
+    }
+
+    /// A write waits: the stall starts now if the output moved in this
+    /// call or was not stalled yet. The clock is read only when a write
+    /// waits, never on the path where the stream takes everything.
+    fn note_write_stall(&mut self, progress: bool) {
+        if self.write_timeout.is_some() && (progress || self.write_stalled.is_none()) {
+            self.write_stalled = Some(Instant::now());
+        }
+    }
+
+    /// When a stalled write fails, if one is stalled.
+    pub(super) fn write_deadline(&self) -> Option<Instant> {
+        Some(self.write_stalled? + self.write_timeout?)
+    }
+
+    /// For `flush` and `send`, whose write waits: waits for the stream or
+    /// the write timeout, whichever comes first; past the timeout the
+    /// connection ends (1006), as nothing more can go out.
+    pub(super) fn poll_write_timeout(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let Some(due) = self.write_deadline() else {
+            return Poll::Pending;
+        };
+        let timer = self
+            .write_timer
+            .get_or_insert_with(|| Box::pin(::tokio::time::sleep_until(due)));
+        if timer.deadline() != due {
+            timer.as_mut().reset(due);
+        }
+        if timer.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.transport_failed();
+        Poll::Ready(Err(write_timed_out()))
     }
 
     /// Split sockets: the stream wakes only the half that polled it last,

@@ -15,6 +15,7 @@ use crate::{CloseCode, CloseEvent, Connection, Error, Event, Message, ReadyState
 
 mod drive;
 mod split;
+mod stream_sink;
 
 use drive::{Ending, Heartbeat};
 pub use split::{ReadHalf, WriteHalf};
@@ -65,8 +66,21 @@ pub struct WebSocket<S> {
     message_started: Option<Instant>,
     /// When this end sent its close frame.
     close_sent: Option<Instant>,
+    /// How long queued output may go without the stream taking any of it.
+    write_timeout: Option<Duration>,
+    /// Since when the stream has taken none of the queued output.
+    write_stalled: Option<Instant>,
     /// One timer for every deadline above, made on first use.
     timer: Option<Pin<Box<Sleep>>>,
+    /// The waker `timer` was last polled with: while it is this task's and
+    /// the timer covers every deadline, a wait leaves the timer as it is.
+    timer_waker: Option<Waker>,
+    /// Bytes were written since the stream was last flushed.
+    unflushed: bool,
+    /// The write timeout's timer for `flush` and `send`: a split socket's
+    /// writer waits on a timer of its own, since a timer wakes only the
+    /// task that polled it last.
+    write_timer: Option<Pin<Box<Sleep>>>,
     ending: Option<Box<Ending>>,
     close_event: Option<CloseEvent>,
     /// Split sockets only: the wakers of the halves blocked on a write.
@@ -87,7 +101,8 @@ impl<S> std::fmt::Debug for WebSocket<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Wraps a stream whose handshake is already done (elsewhere), around a
     /// connection in [`ReadyState::Open`] (see [`Connection::open`]). No
-    /// heartbeat or message timeout runs; the close timeout is the default.
+    /// heartbeat, message or write timeout runs; the close timeout is the
+    /// default.
     ///
     /// ```
     /// use rfc6455::{tokio::WebSocket, Config, Connection, ReadyState, Role};
@@ -105,7 +120,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             message_timeout: None,
             message_started: None,
             close_sent: None,
+            write_timeout: None,
+            write_stalled: None,
             timer: None,
+            timer_waker: None,
+            unflushed: false,
+            write_timer: None,
             ending: None,
             close_event: None,
             write_wakers: None,
@@ -117,7 +137,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     /// After the handshake: the timers of the open connection.
-    pub(crate) fn opened(&mut self, timeouts: &Timeouts) {
+    pub(crate) fn opened(&mut self, timeouts: &Timeouts, write_timeout: Option<Duration>) {
+        self.write_timeout = write_timeout;
         self.close_timeout = timeouts.close;
         self.heartbeat = timeouts.heartbeat.map(|(interval, timeout)| Heartbeat {
             interval,
@@ -375,7 +396,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 self.transport_failed();
                 Poll::Ready(Err(e))
             }
-            other => other,
+            Poll::Pending => self.poll_write_timeout(cx),
+            ready => ready,
         }
     }
 

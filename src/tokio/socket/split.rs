@@ -45,13 +45,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
 /// The receiving half of a [`WebSocket::split`] socket.
 pub struct ReadHalf<S> {
-    shared: Arc<Mutex<WebSocket<S>>>,
+    pub(super) shared: Arc<Mutex<WebSocket<S>>>,
 }
 
 /// The sending half of a [`WebSocket::split`] socket. Its
 /// [`buffered_amount`](Self::buffered_amount) is the socket's own, exact.
 pub struct WriteHalf<S> {
-    shared: Arc<Mutex<WebSocket<S>>>,
+    pub(super) shared: Arc<Mutex<WebSocket<S>>>,
 }
 
 impl<S> std::fmt::Debug for ReadHalf<S> {
@@ -69,7 +69,7 @@ impl<S> std::fmt::Debug for WriteHalf<S> {
 /// Locks the shared socket; a half that panicked while holding it left
 /// the connection consistent (the core's calls do not unwind midway), so a
 /// poisoned lock is used as it is.
-fn lock<S>(shared: &Mutex<WebSocket<S>>) -> MutexGuard<'_, WebSocket<S>> {
+pub(super) fn lock<S>(shared: &Mutex<WebSocket<S>>) -> MutexGuard<'_, WebSocket<S>> {
     shared
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
