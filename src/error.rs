@@ -266,4 +266,16 @@ pub enum ProtocolError {
         /// The configured limit.
         max: usize,
     },
+    /// A compressed message (permessage-deflate) whose data does not
+    /// inflate (RFC 7692 section 8); answered with 1002, as a broken
+    /// frame is.
+    #[error("compressed message does not inflate: {0}")]
+    InvalidCompressedData(String),
+    /// An inflated frame larger than the frame limit (the limits apply
+    /// to inflated bytes).
+    #[error("inflated frame exceeds the limit of {max} bytes")]
+    InflatedFrameTooBig {
+        /// The configured limit.
+        max: usize,
+    },
 }

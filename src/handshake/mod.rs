@@ -128,6 +128,10 @@ pub enum HandshakeError {
     /// The server chose an extension the client did not offer.
     #[error("server chose extension {0:?}, which was not offered")]
     UnexpectedExtension(String),
+    /// The server's permessage-deflate answer breaks a rule of RFC 7692
+    /// section 7.1 (a parameter not offered, given twice, out of range).
+    #[error("invalid permessage-deflate answer: {0}")]
+    InvalidExtensionAnswer(String),
     /// The application accepted with a subprotocol the client did not offer.
     #[error("subprotocol {0:?} was not offered by the client")]
     ProtocolNotOffered(String),
@@ -379,10 +383,7 @@ fn head_complete(verdict: httparse::Result<usize>, head: &[u8]) -> Result<(), Ha
 /// Rejects header names and values that would break the HTTP framing
 /// (header injection through CR/LF) or are not tokens.
 pub(crate) fn check_header(name: &str, value: &str) -> Result<(), HandshakeError> {
-    let name_ok = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let name_ok = !name.is_empty() && name.bytes().all(crate::token::is_tchar);
     let value_ok = value
         .bytes()
         .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
