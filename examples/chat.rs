@@ -9,7 +9,8 @@
 //! With `--tls-cert` and `--tls-key` it serves `wss://` and its page over
 //! `https://`.
 //!
-//! Open `http://127.0.0.1:9002/` in two browser tabs to chat.
+//! Open `http://127.0.0.1:9002/` in two browser tabs to chat. Browsers
+//! offer permessage-deflate, which the default `Config` accepts.
 //!
 //! Each connection has its own thread, blocked in `recv` with no read
 //! timeout; the socket is split, and the room holds each member's sender,

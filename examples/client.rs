@@ -49,8 +49,12 @@ fn run() -> Result<(), Error> {
         None => builder,
     };
     let mut ws = builder.connect()?;
+    let extensions = ws
+        .response()
+        .and_then(|r| r.headers().get("Sec-WebSocket-Extensions"))
+        .unwrap_or("none");
     println!(
-        "connected to {url} (subprotocol {:?})",
+        "connected to {url} (subprotocol {:?}, extensions {extensions:?})",
         ws.protocol().unwrap_or("none")
     );
     for text in &messages {

@@ -13,7 +13,8 @@
 //! - a client offering subprotocols gets `chat` or `superchat` if it offered
 //!   one of them (browsers fail the handshake when they offered protocols
 //!   and none is chosen), otherwise none;
-//! - offered extensions (permessage-deflate from browsers) are ignored;
+//! - permessage-deflate, which browsers offer, is accepted (`Config::default`,
+//!   feature `deflate`); other extensions are ignored;
 //! - the peer's close code is echoed;
 //! - a plain HTTP GET gets a test page using the browser's WebSocket API,
 //!   so `http://127.0.0.1:9001/` can be opened in a browser.

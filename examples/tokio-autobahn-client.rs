@@ -1,6 +1,7 @@
 //! The client side of the Autobahn|Testsuite protocol on the tokio adapter:
 //! runs every case the fuzzing server offers, echoing each message, then
-//! asks it to write its reports.
+//! asks it to write its reports. It offers permessage-deflate (the default
+//! `Config`), so the compression cases (12.* and 13.*) run too.
 //!
 //! ```text
 //! cargo run --release --features tokio --example tokio-autobahn-client -- [ws://127.0.0.1:9001] [AGENT]

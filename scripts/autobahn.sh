@@ -14,10 +14,10 @@
 #
 # Environment (defaults in brackets):
 #   CASES            case patterns, comma-separated                   [*]
-#   EXCLUDE          excluded case patterns ("" = none)                [12.*,13.*]
+#   EXCLUDE          excluded case patterns ("" = none)                []
 #   AGENT            agent name in the report                          [rfc6455]
 #   OUTDIR           report directory                   [./autobahn-reports/<mode>]
-#   TIMEOUT          seconds for the test run itself                   [900]
+#   TIMEOUT          seconds for the test run itself                   [1800]
 #   STARTUP_TIMEOUT  seconds for a server to start listening           [120]
 #   STRICT           1: NON-STRICT fails the run; 0: it is tolerated   [1]
 #   AUTOBAHN_VENV    Python 2.7 virtualenv with wstest
@@ -46,10 +46,10 @@ case $MODE in server|client) ;; *) usage ;; esac
 [[ $PORT =~ ^[0-9]+$ ]] && [ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || die "bad port: $PORT"
 
 CASES=${CASES-*}
-EXCLUDE=${EXCLUDE-12.*,13.*}
+EXCLUDE=${EXCLUDE-}
 AGENT=${AGENT:-rfc6455}
 OUTDIR=${OUTDIR:-$PWD/autobahn-reports/$MODE}
-TIMEOUT=${TIMEOUT:-900}
+TIMEOUT=${TIMEOUT:-1800}
 STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-120}
 STRICT=${STRICT:-1}
 VENV=${AUTOBAHN_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/rfc6455/autobahn-py27}

@@ -23,6 +23,7 @@
 #   REJECT_URL          URL the server must refuse       [<ws-origin>/reject]
 #   BROWSER_TIMEOUT_MS  time for all checks              [120000]; hard cap +30 s
 #   STEP_TIMEOUT_MS     time for one check               [20000]
+#   EXPECT_EXTENSION    what ws.extensions must contain, e.g. permessage-deflate [none]
 #   CHROMIUM            browser binary  [/usr/lib/chromium/chromium, /usr/bin/chromium]
 set -euo pipefail
 

@@ -177,9 +177,9 @@ impl ProtocolError {
             ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
                 CloseCode::INVALID_PAYLOAD
             }
-            ProtocolError::FrameTooBig { .. } | ProtocolError::MessageTooBig { .. } => {
-                CloseCode::MESSAGE_TOO_BIG
-            }
+            ProtocolError::FrameTooBig { .. }
+            | ProtocolError::MessageTooBig { .. }
+            | ProtocolError::InflatedFrameTooBig { .. } => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }

@@ -275,6 +275,18 @@ pub enum ProtocolError {
         /// The configured limit.
         max: usize,
     },
+    /// A compressed message (permessage-deflate) whose data does not
+    /// inflate (RFC 7692 section 8); answered with 1002, as a broken
+    /// frame is.
+    #[error("compressed message does not inflate: {0}")]
+    InvalidCompressedData(String),
+    /// An inflated frame larger than the frame limit (the limits apply
+    /// to inflated bytes).
+    #[error("inflated frame exceeds the limit of {max} bytes")]
+    InflatedFrameTooBig {
+        /// The configured limit.
+        max: usize,
+    },
 }
 
 /// Why an opening handshake failed.
@@ -347,6 +359,10 @@ pub enum HandshakeError {
     /// The server chose an extension the client did not offer.
     #[error("server chose extension {0:?}, which was not offered")]
     UnexpectedExtension(String),
+    /// The server's permessage-deflate answer breaks a rule of RFC 7692
+    /// section 7.1 (a parameter not offered, given twice, out of range).
+    #[error("invalid permessage-deflate answer: {0}")]
+    InvalidExtensionAnswer(String),
     /// The application accepted with a subprotocol the client did not offer.
     #[error("subprotocol {0:?} was not offered by the client")]
     ProtocolNotOffered(String),

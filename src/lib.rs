@@ -126,6 +126,7 @@ mod settings;
 mod state;
 #[cfg(feature = "tls")]
 pub mod tls;
+mod token;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 pub mod utf8;
@@ -133,6 +134,8 @@ pub mod utf8;
 pub use bytes::Bytes;
 pub use close::{CloseCode, CloseEvent, CloseFrame, MAX_REASON_LEN};
 pub use connection::Connection;
+#[cfg(feature = "deflate")]
+pub use deflate::DeflateConfig;
 pub use error::{Error, ProtocolError, TlsError, TlsErrorKind};
 pub use handshake::{Accept, ClientRequest, HandshakeError, Headers, Reject, Request, Response};
 pub use inbound::InputTail;

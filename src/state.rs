@@ -1,7 +1,8 @@
 //! The connection's vocabulary that every layer shares: which end it is
 //! ([`Role`]), where it stands in its life cycle ([`ReadyState`]), and its
-//! limits ([`Config`]). A leaf: it imports nothing of the crate, so the
-//! error types can name a state without reaching into the connection.
+//! limits ([`Config`]). It imports nothing of the crate but the
+//! permessage-deflate settings (a leaf too, but for the token grammar), so
+//! the error types can name a state without reaching into the connection.
 
 /// Which end of the connection this is. Clients mask what they send and
 /// require unmasked frames; servers the reverse.
@@ -65,6 +66,11 @@ pub struct Config {
     /// [`Error::BufferFull`](crate::Error::BufferFull). A message is always accepted when nothing is
     /// waiting, so one message larger than this still goes out.
     pub max_buffered_amount: usize,
+    /// permessage-deflate (RFC 7692; feature `deflate`): what a client
+    /// offers, what a server accepts. `None` turns it off. On by default,
+    /// as every browser offers it. Limits apply to the inflated bytes.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for Config {
@@ -75,6 +81,8 @@ impl Default for Config {
             max_handshake_size: 64 << 10,
             auto_pong: true,
             max_buffered_amount: 16 << 20,
+            #[cfg(feature = "deflate")]
+            deflate: Some(crate::deflate::DeflateConfig::default()),
         }
     }
 }

@@ -178,9 +178,12 @@ const TICKS: f64 = 100.0;
 /// `taskset` set before it turned into the server).
 async fn load(addr: &str, n: usize, size: usize, span: Duration, pid: u32) -> (f64, f64) {
     let url = format!("ws://{addr}/");
-    let client = ClientBuilder::new(url)
-        .no_heartbeat()
-        .config(Config::default());
+    // No permessage-deflate: neither fastwebsockets nor tokio-tungstenite
+    // has it, and every server sees the same bytes.
+    let client = ClientBuilder::new(url).no_heartbeat().config(Config {
+        deflate: None,
+        ..Config::default()
+    });
     let mut sockets = Vec::with_capacity(n);
     for _ in 0..n {
         sockets.push(client.connect().await.expect("connect"));

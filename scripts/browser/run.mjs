@@ -87,6 +87,7 @@ async function browserChecks() {
   await page.exposeFunction('reportCheck', (name, pass, detail) => { fromPage++; result(name, pass, detail); });
 
   const q = new URLSearchParams({ ws: wsUrl, reject: rejectUrl, stepTimeout: String(STEP_MS) });
+  if (process.env.EXPECT_EXTENSION) q.set('expectExtension', process.env.EXPECT_EXTENSION);
   const { port } = server.address();
   await page.goto(`http://127.0.0.1:${port}/test.html?${q}`, { timeout: 15000 });
   const left = TIMEOUT_MS - (Date.now() - started) - 2000;

@@ -70,7 +70,16 @@ impl ClientBuilder {
         }
     }
 
-    /// Limits and behaviour of the connection.
+    /// Limits and behaviour of the connection, permessage-deflate among
+    /// them (`Config::deflate`, feature `deflate`: offered by default).
+    ///
+    /// ```
+    /// let client = rfc6455::blocking::ClientBuilder::new("ws://127.0.0.1:9001/").config(rfc6455::Config {
+    ///     max_message_size: 1 << 20,
+    ///     ..Default::default()
+    /// });
+    /// # let _ = client;
+    /// ```
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self

@@ -179,7 +179,16 @@ impl ServerBuilder {
         }
     }
 
-    /// Limits and behaviour of each connection.
+    /// Limits and behaviour of each connection, permessage-deflate among
+    /// them (`Config::deflate`, feature `deflate`: accepted by default).
+    ///
+    /// ```
+    /// let server = rfc6455::blocking::ServerBuilder::new().config(rfc6455::Config {
+    ///     max_message_size: 1 << 20,
+    ///     ..Default::default()
+    /// });
+    /// # let _ = server;
+    /// ```
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self

@@ -4,7 +4,7 @@
 //! into a message (its text checked), a fragment added to the message
 //! being reassembled, a ping answered, the peer's close applied.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 
 use super::{addressable, Assembly, Connection, FrontFrame, State};
 use crate::close;
@@ -13,6 +13,10 @@ use crate::frame::{FrameHeader, OpCode};
 use crate::message::{Event, Message, MessageKind};
 use crate::state::Role;
 use crate::utf8::Utf8Bytes;
+
+/// The RSV1 bit as [`FrameHeader::rsv`] holds it: a compressed message.
+#[cfg(feature = "deflate")]
+const RSV1: u8 = 0b100;
 
 /// Received payloads at most this large are copied out, not shared.
 pub(super) const COPY_MAX: usize = 128;
@@ -25,6 +29,10 @@ impl Connection {
     pub(super) fn take_frame(&mut self, frame: FrontFrame) -> Result<Option<Event>, ProtocolError> {
         let header = frame.header;
         let (start, end) = (header.header_len, frame.end());
+        #[cfg(feature = "deflate")]
+        if self.is_compressed_frame(&header) {
+            return self.take_compressed(frame);
+        }
         if header.opcode == OpCode::Text && header.fin {
             let text = self.take_text(start, end)?;
             return Ok(Some(Event::Message(Message::Text(text))));
@@ -71,20 +79,109 @@ impl Connection {
         Utf8Bytes::try_from(self.take_payload(start, end)).map_err(|_| ProtocolError::InvalidUtf8)
     }
 
-    pub(super) fn is_text_frame(&self, opcode: OpCode) -> bool {
-        match opcode {
-            OpCode::Text => true,
+    /// Whether a data frame's payload is text as it arrives (so checked
+    /// as it arrives): not when it is compressed, whose text is checked
+    /// as it is inflated.
+    pub(super) fn is_text_frame(&self, header: &FrameHeader) -> bool {
+        match header.opcode {
+            OpCode::Text => header.rsv == 0,
             OpCode::Continuation => {
-                matches!(&self.assembly, Some(a) if a.kind == MessageKind::Text)
+                matches!(&self.assembly, Some(a) if a.kind == MessageKind::Text && !a.is_compressed())
             }
             _ => false,
         }
     }
 
+    /// Whether a frame belongs to a compressed message: the first frame
+    /// has RSV1 (only ever accepted when permessage-deflate was agreed),
+    /// the others continue a message that had it.
+    #[cfg(feature = "deflate")]
+    #[inline]
+    pub(super) fn is_compressed_frame(&self, header: &FrameHeader) -> bool {
+        match header.opcode {
+            OpCode::Text | OpCode::Binary => header.rsv != 0,
+            OpCode::Continuation => self.assembly.as_ref().is_some_and(Assembly::is_compressed),
+            _ => false,
+        }
+    }
+
+    /// Takes a frame of a compressed message out of the input and
+    /// inflates it as it comes: the limits hold on the inflated bytes
+    /// (each frame's at most `max_frame_size`, the message's at most
+    /// `max_message_size`), checked as they come out of the inflater, so
+    /// a message that would inflate past them is refused after at most the
+    /// limit was inflated. Text is checked as it is inflated.
+    #[cfg(feature = "deflate")]
+    fn take_compressed(&mut self, frame: FrontFrame) -> Result<Option<Event>, ProtocolError> {
+        use crate::deflate::InflateError;
+        let header = frame.header;
+        let (start, end) = (header.header_len, frame.end());
+        if header.opcode != OpCode::Continuation {
+            let kind = match header.opcode {
+                OpCode::Text => MessageKind::Text,
+                _ => MessageKind::Binary,
+            };
+            let mut assembly = Assembly::new(kind);
+            assembly.compressed = true;
+            self.assembly = Some(assembly);
+        }
+        let kind = self
+            .assembly
+            .as_ref()
+            .map_or(MessageKind::Binary, |a| a.kind);
+        let codec = self
+            .deflate
+            .as_mut()
+            .expect("RSV1 is accepted only when negotiated");
+        let before = codec.inflated.len();
+        let max_message = addressable(self.config.max_message_size) as usize;
+        let max_frame = addressable(self.config.max_frame_size) as usize;
+        let limit = max_message.min(before.saturating_add(max_frame));
+        match codec.inflate(&self.input.data()[start..end], header.fin, limit) {
+            Ok(()) => {}
+            Err(InflateError::TooBig) if limit == max_message => {
+                return Err(ProtocolError::MessageTooBig {
+                    max: self.config.max_message_size,
+                })
+            }
+            Err(InflateError::TooBig) => {
+                return Err(ProtocolError::InflatedFrameTooBig {
+                    max: self.config.max_frame_size,
+                })
+            }
+            Err(InflateError::Corrupt(why)) => {
+                return Err(ProtocolError::InvalidCompressedData(why))
+            }
+        }
+        self.input.lend(end);
+        if kind == MessageKind::Text {
+            self.recv_utf8
+                .feed(&codec.inflated[before..])
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+            if header.fin {
+                self.recv_utf8
+                    .finish()
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        }
+        if !header.fin {
+            return Ok(None);
+        }
+        self.assembly = None;
+        let data = Bytes::from(std::mem::take(&mut codec.inflated));
+        let message = match kind {
+            MessageKind::Binary => Message::Binary(data),
+            MessageKind::Text => {
+                Message::Text(Utf8Bytes::try_from(data).map_err(|_| ProtocolError::InvalidUtf8)?)
+            }
+        };
+        Ok(Some(Event::Message(message)))
+    }
+
     /// Checks a new header against the role, extensions, fragmentation
     /// state and limits, before any of its payload is buffered.
     pub(super) fn start_frame(&mut self, header: FrameHeader) -> Result<FrontFrame, ProtocolError> {
-        if header.rsv != 0 {
+        if header.rsv != 0 && !self.starts_compressed_message(&header) {
             return Err(ProtocolError::ReservedBits(header.rsv));
         }
         match (self.role, header.mask.is_some()) {
@@ -108,7 +205,9 @@ impl Connection {
             }
             _ => {}
         }
-        if !header.opcode.is_control() {
+        // A compressed message's size is known as it inflates (see
+        // `take_compressed`).
+        if !header.opcode.is_control() && header.rsv == 0 && !self.continues_compressed() {
             let so_far = self.assembly.as_ref().map_or(0, |a| a.data.len() as u64);
             if so_far + len > addressable(self.config.max_message_size) {
                 return Err(ProtocolError::MessageTooBig {
@@ -123,6 +222,27 @@ impl Connection {
             header,
             validated: 0,
         })
+    }
+
+    /// Whether a frame with RSV bits starts a compressed message: RSV1
+    /// alone, on the first frame of a text or binary message, with
+    /// permessage-deflate agreed. RSV1 on a control frame or a
+    /// continuation stays a violation (RFC 7692 section 6.1).
+    fn starts_compressed_message(&self, header: &FrameHeader) -> bool {
+        #[cfg(feature = "deflate")]
+        return header.rsv == RSV1
+            && self.deflate.is_some()
+            && matches!(header.opcode, OpCode::Text | OpCode::Binary);
+        #[cfg(not(feature = "deflate"))]
+        {
+            let _ = header;
+            false
+        }
+    }
+
+    /// Whether a compressed message is being received.
+    fn continues_compressed(&self) -> bool {
+        self.assembly.as_ref().is_some_and(Assembly::is_compressed)
     }
 
     #[inline(always)] // see next_complete_frame
@@ -155,10 +275,7 @@ impl Connection {
                             .map_err(|_| ProtocolError::InvalidUtf8)?;
                     }
                 }
-                let assembly = self.assembly.get_or_insert_with(|| Assembly {
-                    kind,
-                    data: BytesMut::new(),
-                });
+                let assembly = self.assembly.get_or_insert_with(|| Assembly::new(kind));
                 if !header.fin {
                     assembly.data.extend_from_slice(&payload);
                     return Ok(None);

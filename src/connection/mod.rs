@@ -80,10 +80,34 @@ impl FrontFrame {
     }
 }
 
-/// A fragmented message being reassembled.
+/// A fragmented message being reassembled (or, compressed, inflated into
+/// the codec's buffer instead).
 struct Assembly {
     kind: MessageKind,
     data: BytesMut,
+    /// Sent compressed (permessage-deflate): its frames are inflated.
+    #[cfg(feature = "deflate")]
+    compressed: bool,
+}
+
+impl Assembly {
+    fn new(kind: MessageKind) -> Self {
+        Assembly {
+            kind,
+            data: BytesMut::new(),
+            #[cfg(feature = "deflate")]
+            compressed: false,
+        }
+    }
+
+    /// Whether the message arrives compressed.
+    #[inline]
+    fn is_compressed(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        return self.compressed;
+        #[cfg(not(feature = "deflate"))]
+        false
+    }
 }
 
 /// A size limit as this platform can honour it: whatever the
@@ -198,6 +222,10 @@ pub struct Connection {
     /// four separate draws through a thread-local lookup per frame. Boxed:
     /// its 320 bytes (mostly buffered output) are for clients only.
     mask_keys: Option<Box<StdRng>>,
+    /// The permessage-deflate codec, once the handshake agreed on it.
+    /// Boxed: most of a connection's life it is not touched.
+    #[cfg(feature = "deflate")]
+    deflate: Option<Box<crate::deflate::Codec>>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -228,13 +256,24 @@ impl Connection {
             send_fragmented: None,
             send_utf8: Utf8Validator::new(),
             mask_keys: (role == Role::Client).then(|| Box::new(StdRng::from_rng(&mut rand::rng()))),
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 
     /// A client connection; the upgrade request, with a fresh random key,
-    /// is queued in [`output`](Self::output) at once.
+    /// is queued in [`output`](Self::output) at once. With
+    /// [`Config::deflate`] set (feature `deflate`, the default), it offers
+    /// permessage-deflate.
     pub fn client(request: ClientRequest, config: Config) -> Result<Self, Error> {
         let key = handshake::generate_key();
+        #[cfg(feature = "deflate")]
+        let request = match &config.deflate {
+            Some(deflate) => {
+                request.header(crate::deflate::EXTENSIONS_HEADER, deflate.client_offer())
+            }
+            None => request,
+        };
         let bytes = request.encode(&key)?;
         let mut conn = Connection::new(
             Role::Client,
@@ -254,7 +293,9 @@ impl Connection {
     }
 
     /// A connection whose handshake happened elsewhere (for example in an
-    /// HTTP framework), starting in [`ReadyState::Open`].
+    /// HTTP framework), starting in [`ReadyState::Open`]. No extension was
+    /// negotiated: messages go uncompressed whatever
+    /// `Config::deflate` says.
     ///
     /// ```
     /// use rfc6455::{Config, Connection, ReadyState, Role};
@@ -485,12 +526,19 @@ impl Connection {
     pub fn shrink_buffers(&mut self) {
         self.input.shrink();
         self.output.shrink();
+        #[cfg(feature = "deflate")]
+        if let Some(codec) = &mut self.deflate {
+            let receiving = self.assembly.as_ref().is_some_and(Assembly::is_compressed);
+            codec.release(receiving);
+        }
     }
 
     /// Bytes of buffer capacity held (read, write, and the reassembly of a
     /// fragmented message), for memory checks.
     pub fn buffer_capacity(&self) -> usize {
         let assembly = self.assembly.as_ref().map_or(0, |a| a.data.capacity());
+        #[cfg(feature = "deflate")]
+        let assembly = assembly + self.deflate.as_ref().map_or(0, |c| c.inflated.capacity());
         self.input.capacity() + self.output.capacity() + assembly
     }
 }

@@ -9,6 +9,11 @@ use crate::handshake::{
     Reject, Request,
 };
 use crate::message::Event;
+#[cfg(feature = "deflate")]
+use crate::{
+    deflate::{self, Codec, NegotiationError},
+    handshake::Response,
+};
 
 /// The body of a response that refused the upgrade, kept for
 /// [`HandshakeError::Rejected`] up to [`handshake::MAX_REJECTED_BODY`].
@@ -79,10 +84,18 @@ impl Connection {
             }
         };
         let head = self.input.split_to(end);
+        #[cfg(feature = "deflate")]
+        let extensions_offered = self.config.deflate.is_some();
+        #[cfg(not(feature = "deflate"))]
+        let extensions_offered = false;
         match &self.state {
             State::AwaitingResponse { key, protocols } => {
-                match parse_response(&head, key, protocols) {
+                match parse_response(&head, key, protocols, extensions_offered) {
                     Ok(response) => {
+                        #[cfg(feature = "deflate")]
+                        if let Err(e) = self.agree_deflate(&response) {
+                            return Err(self.handshake_failed(e));
+                        }
                         self.opened(response.protocol().map(str::to_owned));
                         Ok(Some(Event::Open(response)))
                     }
@@ -129,6 +142,20 @@ impl Connection {
             Ok(key) => key,
             Err(e) => return Err(self.handshake_failed(e)),
         };
+        #[cfg(feature = "deflate")]
+        let (accept, deflate) = match &self.config.deflate {
+            Some(config) => {
+                let offers = request.headers().get_all(deflate::EXTENSIONS_HEADER);
+                match config.accept_offers(offers) {
+                    Some((agreement, answer)) => (
+                        accept.header(deflate::EXTENSIONS_HEADER, answer),
+                        Some(Box::new(Codec::new(config, &agreement, true))),
+                    ),
+                    None => (accept, None),
+                }
+            }
+            None => (accept, None),
+        };
         let bytes = match accept.encode(request, key) {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -137,8 +164,55 @@ impl Connection {
             }
         };
         self.output.extend(&bytes);
+        #[cfg(feature = "deflate")]
+        {
+            self.deflate = deflate;
+        }
         self.opened(accept.chosen_protocol().map(str::to_owned));
         Ok(())
+    }
+
+    /// Client: checks the server's permessage-deflate answer against the
+    /// offer (RFC 7692 section 7.1) and, if it agreed, sets up the codec.
+    #[cfg(feature = "deflate")]
+    fn agree_deflate(&mut self, response: &Response) -> Result<(), HandshakeError> {
+        let Some(config) = &self.config.deflate else {
+            return Ok(());
+        };
+        let answers = response.headers().get_all(deflate::EXTENSIONS_HEADER);
+        match config.check_answer(answers) {
+            Ok(Some(agreement)) => {
+                self.deflate = Some(Box::new(Codec::new(config, &agreement, false)));
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(NegotiationError::NotOffered(name)) => {
+                Err(HandshakeError::UnexpectedExtension(name))
+            }
+            Err(e) => Err(HandshakeError::InvalidExtensionAnswer(e.to_string())),
+        }
+    }
+
+    /// Whether permessage-deflate was agreed in the handshake: messages
+    /// may then arrive compressed, and those at least
+    /// [`compress_threshold`](crate::DeflateConfig::compress_threshold)
+    /// long are sent compressed.
+    ///
+    /// ```
+    /// use rfc6455::{Accept, ClientRequest, Config, Connection, Event};
+    /// let mut client = Connection::client(ClientRequest::new("ws://localhost/")?, Config::default())?;
+    /// let mut server = Connection::server(Config::default());
+    /// server.receive(client.output());
+    /// let Some(Event::Request(_)) = server.next_event()? else { panic!() };
+    /// server.accept(Accept::new())?;
+    /// client.receive(server.output());
+    /// let Some(Event::Open(_)) = client.next_event()? else { panic!() };
+    /// assert!(client.compression_negotiated() && server.compression_negotiated());
+    /// # Ok::<(), rfc6455::Error>(())
+    /// ```
+    #[cfg(feature = "deflate")]
+    pub fn compression_negotiated(&self) -> bool {
+        self.deflate.is_some()
     }
 
     /// Server: answers the request with a plain HTTP response instead of

@@ -360,6 +360,11 @@ impl Connection {
     fn lendable(&mut self, frame: &FrontFrame) -> Result<Option<Lendable>, ProtocolError> {
         let header = frame.header;
         let (start, end) = (header.header_len, frame.end());
+        // A compressed message is inflated, never lent as it arrived.
+        #[cfg(feature = "deflate")]
+        if header.rsv != 0 {
+            return Ok(None);
+        }
         let kind = match header.opcode {
             OpCode::Binary if header.fin => LentKind::Binary,
             // Checked as it is lent.
@@ -442,7 +447,7 @@ impl Connection {
         let start = header.header_len;
         let len = header.payload_len as usize; // bounded by max_frame_size
         let available = (self.input.len() - start).min(len);
-        let is_text = self.is_text_frame(header.opcode);
+        let is_text = self.is_text_frame(&header);
         if available < len {
             // Check the text that has arrived so a bad byte fails now,
             // not when the frame completes.

@@ -165,9 +165,17 @@ impl Connection {
         Ok(())
     }
 
-    /// Queues a text message.
+    /// Queues a text message (compressed when permessage-deflate was
+    /// agreed and it is at least
+    /// [`compress_threshold`](crate::DeflateConfig::compress_threshold)
+    /// long; the same for every `send_*`).
     pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
         self.check_data_send(text.len())?;
+        #[cfg(feature = "deflate")]
+        if self.compresses(text.len()) {
+            self.write_compressed(OpCode::Text, true, text.as_bytes());
+            return Ok(());
+        }
         self.write_frame(OpCode::Text, true, text.as_bytes());
         Ok(())
     }
@@ -175,8 +183,46 @@ impl Connection {
     /// Queues a binary message.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
         self.check_data_send(data.len())?;
+        #[cfg(feature = "deflate")]
+        if self.compresses(data.len()) {
+            self.write_compressed(OpCode::Binary, true, data);
+            return Ok(());
+        }
         self.write_frame(OpCode::Binary, true, data);
         Ok(())
+    }
+
+    /// Whether a whole message of `len` bytes goes out compressed.
+    #[cfg(feature = "deflate")]
+    #[inline]
+    fn compresses(&self, len: usize) -> bool {
+        self.deflate
+            .as_ref()
+            .is_some_and(|codec| codec.compresses(len))
+    }
+
+    /// Compresses a message's next piece (all of it when `fin` and it is
+    /// the first) and queues it as one frame; the message's first frame
+    /// has RSV1 (RFC 7692 section 6).
+    #[cfg(feature = "deflate")]
+    fn write_compressed(&mut self, opcode: OpCode, fin: bool, data: &[u8]) {
+        let codec = self.deflate.as_mut().expect("compressing when negotiated");
+        let mut payload = Vec::new();
+        codec.compress(data, fin, &mut payload);
+        codec.sending_compressed = !fin;
+        let mask = self
+            .mask_keys
+            .as_mut()
+            .map(|keys| keys.next_u32().to_ne_bytes());
+        let mut header = [0u8; MAX_HEADER_LEN];
+        let n = FrameHeader::encode(&mut header, fin, opcode, mask, payload.len() as u64);
+        if opcode != OpCode::Continuation {
+            header[0] |= RSV1_BIT;
+        }
+        match mask {
+            None => self.output.extend_frame(&header[..n], &payload),
+            Some(key) => self.output.extend_masked(&header[..n], &payload, key),
+        }
     }
 
     /// Queues a message. A large payload (16 KiB or more) is queued by
@@ -190,6 +236,11 @@ impl Connection {
             Message::Text(t) => (OpCode::Text, t.into_bytes()),
             Message::Binary(b) => (OpCode::Binary, b),
         };
+        #[cfg(feature = "deflate")]
+        if self.compresses(payload.len()) {
+            self.write_compressed(opcode, true, &payload);
+            return Ok(());
+        }
         if payload.len() >= SHARE_THRESHOLD {
             let mask = self
                 .mask_keys
@@ -212,7 +263,9 @@ impl Connection {
     /// building it whole. The first call starts a message of `kind`; later
     /// calls continue it (with the same `kind`) until one passes
     /// `fin = true`. Text may split code points between fragments; the
-    /// whole must be valid UTF-8.
+    /// whole must be valid UTF-8. With permessage-deflate agreed, a
+    /// fragmented message is compressed whatever its length (its length is
+    /// not known at its first fragment), each fragment as it is given.
     ///
     /// ```
     /// use rfc6455::{Config, Connection, MessageKind, Role};
@@ -249,6 +302,13 @@ impl Connection {
             self.send_utf8 = check;
         }
         self.send_fragmented = if fin { None } else { Some(kind) };
+        #[cfg(feature = "deflate")]
+        if let Some(codec) = &self.deflate {
+            if opcode != OpCode::Continuation || codec.sending_compressed {
+                self.write_compressed(opcode, fin, data);
+                return Ok(());
+            }
+        }
         self.write_frame(opcode, fin, data);
         Ok(())
     }
@@ -343,6 +403,10 @@ impl Connection {
         }
     }
 }
+
+/// RSV1 in a frame's first byte: the message is compressed.
+#[cfg(feature = "deflate")]
+const RSV1_BIT: u8 = 0x40;
 
 /// Payloads at least this large are queued by reference, not copied.
 const SHARE_THRESHOLD: usize = 16 * 1024;

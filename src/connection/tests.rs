@@ -258,3 +258,52 @@ fn every_frame_gets_a_fresh_key() {
         assert!(values.len() > 100, "key byte {byte} barely varies");
     }
 }
+
+/// A client and a server that agreed on permessage-deflate with `deflate`.
+#[cfg(feature = "deflate")]
+fn deflate_pair(deflate: crate::DeflateConfig) -> (Connection, Connection) {
+    let config = Config {
+        deflate: Some(deflate),
+        ..Config::default()
+    };
+    let request = ClientRequest::new("ws://localhost/").unwrap();
+    let mut client = Connection::client(request, config.clone()).unwrap();
+    let mut server = Connection::server(config);
+    server.receive(&drain(&mut client));
+    assert!(matches!(server.next_event(), Ok(Some(Event::Request(_)))));
+    server.accept(crate::Accept::new()).unwrap();
+    client.receive(&drain(&mut server));
+    assert!(matches!(client.next_event(), Ok(Some(Event::Open(_)))));
+    assert!(client.compression_negotiated() && server.compression_negotiated());
+    (client, server)
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn shrink_buffers_releases_the_codec_only_without_context_takeover() {
+    let text = "a message long enough to be compressed, and compressed it is".repeat(4);
+    let allocated = |conn: &Connection| conn.deflate.as_ref().unwrap().allocated();
+    for no_takeover in [false, true] {
+        let (mut client, mut server) = deflate_pair(crate::DeflateConfig {
+            server_no_context_takeover: no_takeover,
+            client_no_context_takeover: no_takeover,
+            ..crate::DeflateConfig::default()
+        });
+        // Nothing is allocated before the first message.
+        assert_eq!(allocated(&client), (false, false));
+        client.send_text(&text).unwrap();
+        server.receive(&drain(&mut client));
+        assert_eq!(
+            server.next_event().unwrap(),
+            Some(Event::Message(Message::from(text.as_str())))
+        );
+        assert!(allocated(&client).0);
+        // An inflater without takeover is not kept past its message.
+        assert_eq!(allocated(&server).1, !no_takeover);
+        client.shrink_buffers();
+        server.shrink_buffers();
+        // With takeover the state is the context: kept.
+        assert_eq!(allocated(&client).0, !no_takeover);
+        assert_eq!(allocated(&server).1, !no_takeover);
+    }
+}

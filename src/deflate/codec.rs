@@ -84,11 +84,20 @@ impl Compressor {
             }
         }
         if last {
-            debug_assert!(
-                out[start..].ends_with(&TAIL),
-                "a sync flush ends in 00 00 ff ff"
-            );
-            out.truncate(out.len() - TAIL.len());
+            if out.len() == start {
+                // Nothing came in since the last flush (an empty message
+                // after another, an empty last fragment): zlib then
+                // flushes nothing, and the stream is already where a sync
+                // flush leaves it. An empty stored block's first byte
+                // says the same, and is what an empty message compresses to.
+                out.push(0x00);
+            } else {
+                debug_assert!(
+                    out[start..].ends_with(&TAIL),
+                    "a sync flush ends in 00 00 ff ff"
+                );
+                out.truncate(out.len() - TAIL.len());
+            }
             if self.reset_each_message {
                 inner.reset();
             }
@@ -104,6 +113,7 @@ impl Compressor {
     }
 
     /// Whether the compressor's state is allocated now.
+    #[cfg(test)]
     pub(crate) fn is_allocated(&self) -> bool {
         self.inner.is_some()
     }
@@ -152,9 +162,9 @@ impl Inflater {
         if last {
             self.feed(&TAIL, out, limit)?;
             if self.reset_each_message {
-                if let Some(inner) = &mut self.inner {
-                    inner.reset(false);
-                }
+                // Built afresh: a reset would forget the window size it
+                // was made with.
+                self.inner = None;
             }
         }
         Ok(())
@@ -173,10 +183,12 @@ impl Inflater {
         loop {
             if out.len() == out.capacity() {
                 // One byte past the limit is room enough to see it crossed.
+                // The buffer grows by doubling (so a large message is not
+                // copied over and over), never past that.
                 let room = limit
                     .saturating_add(1)
                     .saturating_sub(out.len())
-                    .min(INFLATE_STEP);
+                    .min(out.len().max(INFLATE_STEP));
                 if room == 0 {
                     return Err(InflateError::TooBig);
                 }
@@ -195,7 +207,7 @@ impl Inflater {
                 // A block with BFINAL ends the stream; what follows, if
                 // anything, starts a new one (with an empty window).
                 Status::StreamEnd => {
-                    inner.reset(false);
+                    *inner = Decompress::new_with_window_bits(false, bits);
                     if input.is_empty() {
                         return Ok(());
                     }
@@ -218,6 +230,7 @@ impl Inflater {
     }
 
     /// Whether the inflater's state is allocated now.
+    #[cfg(test)]
     pub(crate) fn is_allocated(&self) -> bool {
         self.inner.is_some()
     }

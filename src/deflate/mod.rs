@@ -7,16 +7,18 @@
 //! and on [`DeflateConfig`], the policy of this end; its result is an
 //! [`Agreement`], from which each role builds its codec.
 //!
-//! Not yet wired into [`Connection`](crate::Connection): until the read
-//! and send paths use it, everything here stays crate-private, so the
-//! public API promises nothing the connection does not do.
-#![allow(dead_code, unused_imports)]
+//! [`Connection`](crate::Connection) holds a [`Codec`] once the
+//! handshake agreed on the extension: `connection/assemble.rs` inflates
+//! what arrives, `connection/send.rs` compresses what is sent.
 
 mod codec;
 mod params;
 
 pub(crate) use codec::{Compressor, InflateError, Inflater};
 pub(crate) use params::{parse_extensions, Extension};
+
+/// The header that carries extension offers and answers.
+pub(crate) const EXTENSIONS_HEADER: &str = "Sec-WebSocket-Extensions";
 
 /// The extension's registered name.
 pub(crate) const EXTENSION_NAME: &str = "permessage-deflate";
@@ -26,34 +28,56 @@ const MIN_WINDOW_BITS: u8 = 8;
 const MAX_WINDOW_BITS: u8 = 15;
 
 /// What this end offers (a client) or accepts (a server) of
-/// permessage-deflate, and how it compresses.
+/// permessage-deflate (RFC 7692), and how it compresses: the `deflate`
+/// field of [`Config`](crate::Config), on by default.
 ///
-/// The defaults bound what a connection costs: a server keeps 4 KiB
-/// (12-bit) windows where the client lets it choose, a client offers what
-/// browsers offer (`permessage-deflate; client_max_window_bits`), and
-/// messages shorter than 64 bytes are sent as they are.
+/// A client offers what browsers offer (`permessage-deflate;
+/// client_max_window_bits`), adding a request for each setting below that
+/// asks something of the server. A server accepts the first offer its
+/// policy allows, in the client's order of preference.
 ///
-/// ```ignore
-/// # use rfc6455::DeflateConfig;
-/// let config = DeflateConfig::default();
-/// assert_eq!(config.server_max_window_bits, 12);
-/// assert_eq!(config.client_offer(), "permessage-deflate; client_max_window_bits");
+/// Each end's compressor uses the smaller of the window agreed for it and
+/// its own limit (`server_max_window_bits` for a server,
+/// `client_max_window_bits` for a client): a stream made with a smaller
+/// window is read by any inflater, so this bounds memory whatever the
+/// peer allowed. By default a server compresses with a 12-bit (4 KiB)
+/// window and asks nothing of clients, a client keeps the full 15 bits,
+/// and messages shorter than 64 bytes are sent as they are. zlib cannot
+/// make a raw stream with an 8-bit window: an 8-bit agreement is
+/// compressed with 9 bits, whose matches never reach back more than 250
+/// bytes (the window less zlib's lookahead), so an 8-bit inflater reads
+/// it.
+///
+/// ```
+/// use rfc6455::{Config, DeflateConfig};
+/// let config = Config {
+///     deflate: Some(DeflateConfig {
+///         server_no_context_takeover: true,
+///         compress_threshold: 256,
+///         ..DeflateConfig::default()
+///     }),
+///     ..Config::default()
+/// };
+/// # let _ = config;
+/// // Off: neither offered nor accepted.
+/// let plain = Config { deflate: None, ..Config::default() };
+/// # let _ = plain;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct DeflateConfig {
+pub struct DeflateConfig {
     /// A client asks, and a server decides, that the server starts each
     /// message with an empty window: it can then release its compressor
     /// between messages, at some cost in compression.
     pub server_no_context_takeover: bool,
     /// The same for the client's compressor.
     pub client_no_context_takeover: bool,
-    /// The largest window the server's compressor may use, 8 to 15 bits.
-    /// A client asks for it only when below 15; a server answers at most
-    /// this (and less if the client asked for less).
+    /// The largest window the server's compressor uses, 8 to 15 bits. A
+    /// client asks the server for it when below 15; a server compresses
+    /// with at most this, and answers it when the client asked for less.
     pub server_max_window_bits: u8,
-    /// The largest window the client's compressor may use, 8 to 15 bits.
-    /// A client always says it can limit its window; a server asks for
-    /// this when below 15, if the client said it can.
+    /// The largest window the client's compressor uses, 8 to 15 bits. A
+    /// client compresses with at most this (and always says it can limit
+    /// its window); a server asks clients for it when below 15.
     pub client_max_window_bits: u8,
     /// The compression level, 0 (store) to 9 (smallest).
     pub level: u32,
@@ -68,7 +92,7 @@ impl Default for DeflateConfig {
             server_no_context_takeover: false,
             client_no_context_takeover: false,
             server_max_window_bits: 12,
-            client_max_window_bits: 12,
+            client_max_window_bits: 15,
             level: 6,
             compress_threshold: 64,
         }
@@ -128,18 +152,6 @@ pub(crate) enum NegotiationError {
 impl DeflateConfig {
     /// The `Sec-WebSocket-Extensions` value a client sends for this
     /// configuration.
-    ///
-    /// ```ignore
-    /// let config = rfc6455::DeflateConfig {
-    ///     server_no_context_takeover: true,
-    ///     server_max_window_bits: 10,
-    ///     ..Default::default()
-    /// };
-    /// assert_eq!(
-    ///     config.client_offer(),
-    ///     "permessage-deflate; server_no_context_takeover; client_max_window_bits; server_max_window_bits=10"
-    /// );
-    /// ```
     pub(crate) fn client_offer(&self) -> String {
         let mut offer = String::from(EXTENSION_NAME);
         if self.server_no_context_takeover {
@@ -148,13 +160,10 @@ impl DeflateConfig {
         if self.client_no_context_takeover {
             offer.push_str("; client_no_context_takeover");
         }
-        // The client can always keep a smaller window; saying so lets a
-        // server that wants one accept the offer.
+        // The client's compressor can keep any window the server asks for
+        // (it uses the smaller of that and its own limit), so the offer
+        // says so without a value, as browsers do.
         offer.push_str("; client_max_window_bits");
-        let client_bits = clamp_bits(self.client_max_window_bits);
-        if client_bits < MAX_WINDOW_BITS {
-            offer.push_str(&format!("={client_bits}"));
-        }
         let server_bits = clamp_bits(self.server_max_window_bits);
         if server_bits < MAX_WINDOW_BITS {
             offer.push_str(&format!("; server_max_window_bits={server_bits}"));
@@ -166,15 +175,6 @@ impl DeflateConfig {
     /// accept (offers come in the client's order of preference) and returns
     /// the agreement with the header value to answer it. `None` when no
     /// offer is acceptable: the server then answers without the extension.
-    ///
-    /// ```ignore
-    /// use rfc6455::DeflateConfig;
-    /// let (agreement, answer) = DeflateConfig::default()
-    ///     .accept_offers(["permessage-deflate; client_max_window_bits"])
-    ///     .unwrap();
-    /// assert_eq!(answer, "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12");
-    /// assert_eq!(agreement.client_max_window_bits, 12);
-    /// ```
     pub(crate) fn accept_offers<'a>(
         &self,
         header_values: impl IntoIterator<Item = &'a str>,
@@ -214,7 +214,7 @@ impl DeflateConfig {
         }
         let ours_server = clamp_bits(self.server_max_window_bits);
         let ours_client = clamp_bits(self.client_max_window_bits);
-        let server_window = server_bits.map_or(ours_server, |asked| asked.min(ours_server));
+        let server_window = server_bits.map_or(MAX_WINDOW_BITS, |asked| asked.min(ours_server));
         let client_window = match client_bits {
             Some(limit) => limit.min(ours_client),
             // The client did not say it can limit its window.
@@ -234,8 +234,10 @@ impl DeflateConfig {
         if agreement.client_no_context_takeover {
             answer.push_str("; client_no_context_takeover");
         }
-        // Asked for, it must be answered; otherwise only a limit is said.
-        if server_bits.is_some() || server_window < MAX_WINDOW_BITS {
+        // Answered only when asked (section 7.1.2.1): unasked, the server
+        // still compresses with its own smaller window, which any inflater
+        // with the full window reads.
+        if server_bits.is_some() {
             answer.push_str(&format!("; server_max_window_bits={server_window}"));
         }
         if client_bits.is_some() && client_window < MAX_WINDOW_BITS {
@@ -248,16 +250,6 @@ impl DeflateConfig {
     /// against what [`client_offer`](Self::client_offer) sent, by every
     /// rule of RFC 7692 section 7.1. `Ok(None)` when the server declined
     /// the extension.
-    ///
-    /// ```ignore
-    /// use rfc6455::DeflateConfig;
-    /// let config = DeflateConfig::default();
-    /// let agreed = config.check_answer(["permessage-deflate; server_max_window_bits=12"])?;
-    /// assert_eq!(agreed.unwrap().server_max_window_bits, 12);
-    /// // A parameter the offer did not allow: the client must fail.
-    /// assert!(config.check_answer(["permessage-deflate; server_max_window_bits=15"]).is_err());
-    /// # Ok::<(), rfc6455::NegotiationError>(())
-    /// ```
     pub(crate) fn check_answer<'a>(
         &self,
         header_values: impl IntoIterator<Item = &'a str>,
@@ -277,12 +269,11 @@ impl DeflateConfig {
             return Ok(None);
         };
         let offered_server_bits = clamp_bits(self.server_max_window_bits);
-        let offered_client_bits = clamp_bits(self.client_max_window_bits);
         let mut agreement = Agreement {
             server_no_context_takeover: false,
             client_no_context_takeover: self.client_no_context_takeover,
             server_max_window_bits: MAX_WINDOW_BITS,
-            client_max_window_bits: offered_client_bits,
+            client_max_window_bits: MAX_WINDOW_BITS,
         };
         let mut server_bits_answered = false;
         let mut seen: Vec<String> = Vec::new();
@@ -315,14 +306,9 @@ impl DeflateConfig {
                     server_bits_answered = true;
                 }
                 "client_max_window_bits" => {
-                    // The offer always says the client can limit its window;
-                    // the answer must then give the limit.
+                    // The offer says, without a value, that the client can
+                    // limit its window; the answer must then give the limit.
                     let bits = value.as_deref().and_then(parse_bits).ok_or_else(invalid)?;
-                    if bits > offered_client_bits {
-                        return Err(NegotiationError::Mismatch(
-                            "client_max_window_bits above the offered limit",
-                        ));
-                    }
                     agreement.client_max_window_bits = bits;
                 }
                 _ => return Err(NegotiationError::UnknownParameter(name.clone())),
@@ -340,6 +326,100 @@ impl DeflateConfig {
             ));
         }
         Ok(Some(agreement))
+    }
+}
+
+/// The permessage-deflate state of one open connection: the agreed codec
+/// of each direction, and the message being inflated or compressed.
+#[derive(Debug)]
+pub(crate) struct Codec {
+    compressor: Compressor,
+    inflater: Inflater,
+    compress_threshold: usize,
+    /// A message is being sent in fragments, compressed.
+    pub(crate) sending_compressed: bool,
+    /// The compressed message being received, inflated so far.
+    pub(crate) inflated: Vec<u8>,
+}
+
+impl Codec {
+    /// The codec of one end (`server` says which) for what was agreed:
+    /// each compressor keeps the smaller of the agreed window and its own
+    /// end's limit (a smaller window than agreed is always readable), each
+    /// inflater the window the peer may use.
+    pub(crate) fn new(config: &DeflateConfig, agreement: &Agreement, server: bool) -> Self {
+        let (own_bits, own_limit, own_reset, peer_bits, peer_reset) = if server {
+            (
+                agreement.server_max_window_bits,
+                config.server_max_window_bits,
+                agreement.server_no_context_takeover,
+                agreement.client_max_window_bits,
+                agreement.client_no_context_takeover,
+            )
+        } else {
+            (
+                agreement.client_max_window_bits,
+                config.client_max_window_bits,
+                agreement.client_no_context_takeover,
+                agreement.server_max_window_bits,
+                agreement.server_no_context_takeover,
+            )
+        };
+        Codec {
+            compressor: Compressor::new(
+                config.level,
+                own_bits.min(clamp_bits(own_limit)),
+                own_reset,
+            ),
+            inflater: Inflater::new(peer_bits, peer_reset),
+            compress_threshold: config.compress_threshold,
+            sending_compressed: false,
+            inflated: Vec::new(),
+        }
+    }
+
+    /// Whether a whole message of `len` bytes is sent compressed.
+    #[inline]
+    pub(crate) fn compresses(&self, len: usize) -> bool {
+        len >= self.compress_threshold
+    }
+
+    /// Compresses a message's next piece onto `out` (see
+    /// [`Compressor::compress`]).
+    pub(crate) fn compress(&mut self, data: &[u8], last: bool, out: &mut Vec<u8>) {
+        self.compressor.compress(data, last, out);
+    }
+
+    /// Inflates a compressed message's next frame onto
+    /// [`inflated`](Self::inflated), which may hold at most `limit` bytes
+    /// (see [`Inflater::inflate`]).
+    pub(crate) fn inflate(
+        &mut self,
+        data: &[u8],
+        last: bool,
+        limit: usize,
+    ) -> Result<(), InflateError> {
+        self.inflater.inflate(data, last, &mut self.inflated, limit)
+    }
+
+    /// Frees what holds nothing worth keeping: the codec state of a
+    /// direction without context takeover, between messages, and the
+    /// inflate buffer (unless a compressed message is being `receiving`).
+    pub(crate) fn release(&mut self, receiving: bool) {
+        if !self.sending_compressed {
+            self.compressor.release();
+        }
+        if !receiving {
+            self.inflater.release();
+            self.inflated = Vec::new();
+        }
+    }
+
+    /// Whether each direction's state is allocated now (compressor,
+    /// inflater).
+    #[cfg(test)]
+    pub(crate) fn allocated(&self) -> (bool, bool) {
+        (self.compressor.is_allocated(), self.inflater.is_allocated())
     }
 }
 

@@ -3,6 +3,7 @@
 //! token with an optional value, a token or a quoted string.
 
 use super::NegotiationError;
+use crate::token::is_tchar;
 
 /// One extension of the list, with its parameters in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,9 +113,4 @@ impl Parser<'_> {
         }
         Ok(String::from_utf8_lossy(&value).into_owned())
     }
-}
-
-/// RFC 9110 section 5.6.2.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }

@@ -4,6 +4,14 @@ fn config() -> DeflateConfig {
     DeflateConfig::default()
 }
 
+/// A server that asks clients for a 12-bit window.
+fn bounded() -> DeflateConfig {
+    DeflateConfig {
+        client_max_window_bits: 12,
+        ..DeflateConfig::default()
+    }
+}
+
 fn full_windows() -> DeflateConfig {
     DeflateConfig {
         server_max_window_bits: 15,
@@ -43,27 +51,34 @@ fn extension_lists_parse_with_params_quotes_and_spaces() {
 
 #[test]
 fn server_accepts_what_browsers_offer_with_bounded_windows() {
+    // The default server answers a browser's offer as it is: its own
+    // 12-bit window is not said (the client did not ask, section
+    // 7.1.2.1), only used (see `Codec::new`).
     let (agreement, answer) = config()
         .accept_offers(["permessage-deflate; client_max_window_bits"])
         .unwrap();
-    assert_eq!(
-        answer,
-        "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"
-    );
+    assert_eq!(answer, "permessage-deflate");
     assert_eq!(
         agreement,
         Agreement {
             server_no_context_takeover: false,
             client_no_context_takeover: false,
-            server_max_window_bits: 12,
-            client_max_window_bits: 12,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
         }
     );
-    // With full windows nothing needs saying.
-    let (_, answer) = full_windows()
+    // A server that wants the client's window bounded asks for it.
+    let (agreement, answer) = bounded()
         .accept_offers(["permessage-deflate; client_max_window_bits"])
         .unwrap();
-    assert_eq!(answer, "permessage-deflate");
+    assert_eq!(answer, "permessage-deflate; client_max_window_bits=12");
+    assert_eq!(agreement.client_max_window_bits, 12);
+    // Asked for a server window, it answers the smaller of both.
+    let (agreement, answer) = config()
+        .accept_offers(["permessage-deflate; server_max_window_bits=14"])
+        .unwrap();
+    assert_eq!(answer, "permessage-deflate; server_max_window_bits=12");
+    assert_eq!(agreement.server_max_window_bits, 12);
 }
 
 #[test]
@@ -115,7 +130,7 @@ fn server_takes_the_first_acceptable_offer_in_order() {
     assert_eq!(agreement.server_max_window_bits, 10);
     // A server that wants a client window limit skips an offer that cannot
     // keep one, and takes the next that can.
-    let (agreement, _) = config()
+    let (agreement, _) = bounded()
         .accept_offers(["permessage-deflate, permessage-deflate; client_max_window_bits=11"])
         .unwrap();
     assert_eq!(agreement.client_max_window_bits, 11);
@@ -138,7 +153,7 @@ fn server_declines_invalid_offers() {
         assert_eq!(full_windows().accept_offers([offer]), None, "{offer}");
     }
     // A client that cannot limit its window, to a server that wants it to.
-    assert_eq!(config().accept_offers(["permessage-deflate"]), None);
+    assert_eq!(bounded().accept_offers(["permessage-deflate"]), None);
 }
 
 // ------------------------------------------------------------ client side
@@ -195,7 +210,7 @@ fn client_refuses_answers_section_7_1_forbids() {
     };
     assert_eq!(
         offer.client_offer(),
-        "permessage-deflate; server_no_context_takeover; client_max_window_bits=12; server_max_window_bits=10"
+        "permessage-deflate; server_no_context_takeover; client_max_window_bits; server_max_window_bits=10"
     );
     let good = "permessage-deflate; server_no_context_takeover; server_max_window_bits=10";
     assert!(offer.check_answer([good]).unwrap().is_some());
@@ -211,7 +226,7 @@ fn client_refuses_answers_section_7_1_forbids() {
         // Out of range, or a larger window than offered.
         "permessage-deflate; server_no_context_takeover; server_max_window_bits=7",
         "permessage-deflate; server_no_context_takeover; server_max_window_bits=11",
-        "permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits=13",
+        "permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits=16",
         // client_max_window_bits without a value.
         "permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits",
         // A value where none belongs.
@@ -244,15 +259,17 @@ fn what_the_server_answers_the_client_accepts() {
                 client_max_window_bits: bits,
                 ..DeflateConfig::default()
             };
-            for server in [config(), full_windows()] {
+            for server in [config(), bounded(), full_windows()] {
                 let offer = client.client_offer();
                 let (agreed, answer) = server
                     .accept_offers([offer.as_str()])
                     .unwrap_or_else(|| panic!("{offer} declined"));
                 let checked = client.check_answer([answer.as_str()]).unwrap().unwrap();
                 assert_eq!(checked, agreed, "{offer} -> {answer}");
+                // What the client asked of the server, it got.
                 assert!(agreed.server_max_window_bits <= bits.max(8));
-                assert!(agreed.client_max_window_bits <= bits.max(8));
+                // What the server asked of the client, it got.
+                assert!(agreed.client_max_window_bits <= server.client_max_window_bits);
             }
         }
     }
@@ -410,7 +427,9 @@ fn without_context_takeover_the_codec_state_can_be_released_between_messages() {
         let mut out = Vec::new();
         inflater.inflate(&wire, true, &mut out, 100).unwrap();
         assert_eq!(out, b"hello hello hello");
-        assert!(compressor.is_allocated() && inflater.is_allocated());
+        // The inflater is built afresh for each message; the compressor
+        // is reset, and kept until released.
+        assert!(compressor.is_allocated() && !inflater.is_allocated());
         compressor.release();
         inflater.release();
         assert!(!compressor.is_allocated() && !inflater.is_allocated());

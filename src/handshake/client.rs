@@ -220,11 +220,13 @@ impl Response {
 }
 
 /// Parses and checks the response head `head` (which ends with the blank
-/// line) against the key and offered protocols.
+/// line) against the key and offered protocols. Extensions in the answer
+/// are refused unless `extensions_offered`: the caller then checks them.
 pub(crate) fn parse_response(
     head: &[u8],
     key: &str,
     offered: &[String],
+    extensions_offered: bool,
 ) -> Result<Response, HandshakeError> {
     let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Response::new(&mut raw);
@@ -251,8 +253,10 @@ pub(crate) fn parse_response(
         1 if headers.get("Sec-WebSocket-Accept") == Some(expected.as_str()) => {}
         _ => return Err(HandshakeError::AcceptMismatch),
     }
-    if let Some(ext) = headers.tokens("Sec-WebSocket-Extensions").next() {
-        return Err(HandshakeError::UnexpectedExtension(ext.to_owned()));
+    if !extensions_offered {
+        if let Some(ext) = headers.tokens("Sec-WebSocket-Extensions").next() {
+            return Err(HandshakeError::UnexpectedExtension(ext.to_owned()));
+        }
     }
     let chosen: Vec<&str> = headers.tokens("Sec-WebSocket-Protocol").collect();
     let protocol = match chosen[..] {
@@ -350,13 +354,14 @@ mod tests {
 
     #[test]
     fn accepts_a_valid_response() {
-        let r = parse_response(&response(""), KEY, &[]).unwrap();
+        let r = parse_response(&response(""), KEY, &[], false).unwrap();
         assert_eq!(r.protocol(), None);
         let offered = ["chat".to_owned(), "superchat".to_owned()];
         let r = parse_response(
             &response("Sec-WebSocket-Protocol: superchat\r\n"),
             KEY,
             &offered,
+            false,
         )
         .unwrap();
         assert_eq!(r.protocol(), Some("superchat"));
@@ -366,28 +371,29 @@ mod tests {
     fn refuses_bad_responses() {
         let wrong_accept = response("").replace_ascii("s3pP", "AAAA");
         assert!(matches!(
-            parse_response(&wrong_accept, KEY, &[]),
+            parse_response(&wrong_accept, KEY, &[], false),
             Err(HandshakeError::AcceptMismatch)
         ));
         assert!(matches!(
-            parse_response(&response("Sec-WebSocket-Protocol: chat\r\n"), KEY, &[]),
+            parse_response(&response("Sec-WebSocket-Protocol: chat\r\n"), KEY, &[], false),
             Err(HandshakeError::UnexpectedProtocol(p)) if p == "chat"
         ));
         assert!(matches!(
             parse_response(
                 &response("Sec-WebSocket-Extensions: permessage-deflate\r\n"),
                 KEY,
-                &[]
+                &[],
+                false,
             ),
             Err(HandshakeError::UnexpectedExtension(_))
         ));
         let no_upgrade = response("").replace_ascii("Upgrade: WebSocket", "X: y");
         assert!(matches!(
-            parse_response(&no_upgrade, KEY, &[]),
+            parse_response(&no_upgrade, KEY, &[], false),
             Err(HandshakeError::MissingHeader(_))
         ));
         let forbidden = b"HTTP/1.1 403 Forbidden\r\nX-Why: no\r\n\r\n";
-        match parse_response(forbidden, KEY, &[]) {
+        match parse_response(forbidden, KEY, &[], false) {
             Err(HandshakeError::Rejected {
                 status, headers, ..
             }) => {
@@ -397,7 +403,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            parse_response(b"garbage\r\n\r\n", KEY, &[]),
+            parse_response(b"garbage\r\n\r\n", KEY, &[], false),
             Err(HandshakeError::MalformedHttp(_))
         ));
     }

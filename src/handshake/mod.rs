@@ -145,10 +145,7 @@ fn head_complete(verdict: httparse::Result<usize>, head: &[u8]) -> Result<(), Ha
 /// Rejects header names and values that would break the HTTP framing
 /// (header injection through CR/LF) or are not tokens.
 pub(crate) fn check_header(name: &str, value: &str) -> Result<(), HandshakeError> {
-    let name_ok = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let name_ok = !name.is_empty() && name.bytes().all(crate::token::is_tchar);
     let value_ok = value
         .bytes()
         .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));

@@ -71,7 +71,8 @@ impl ClientBuilder {
         }
     }
 
-    /// Limits and behaviour of the connection.
+    /// Limits and behaviour of the connection, permessage-deflate among
+    /// them (`Config::deflate`, feature `deflate`: offered by default).
     ///
     /// ```
     /// let client = rfc6455::tokio::ClientBuilder::new("ws://127.0.0.1:9001/")

@@ -87,7 +87,8 @@ impl ServerBuilder {
         }
     }
 
-    /// Limits and behaviour of each connection.
+    /// Limits and behaviour of each connection, permessage-deflate among
+    /// them (`Config::deflate`, feature `deflate`: accepted by default).
     ///
     /// ```
     /// let server = rfc6455::tokio::ServerBuilder::new().config(rfc6455::Config {
