@@ -168,7 +168,7 @@ impl Connection {
             return Ok(None);
         }
         self.assembly = None;
-        let data = Bytes::from(std::mem::take(&mut codec.inflated));
+        let data = codec.take_inflated();
         let message = match kind {
             MessageKind::Binary => Message::Binary(data),
             MessageKind::Text => {

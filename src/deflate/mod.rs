@@ -23,6 +23,10 @@ pub(crate) const EXTENSIONS_HEADER: &str = "Sec-WebSocket-Extensions";
 /// The extension's registered name.
 pub(crate) const EXTENSION_NAME: &str = "permessage-deflate";
 
+/// Inflated messages up to this size are copied out of the inflate
+/// buffer; longer ones take it with them.
+const COPY_OUT_BELOW: usize = 4 * 1024;
+
 /// The smallest and largest LZ77 window a peer may ask for (section 7.1.2).
 const MIN_WINDOW_BITS: u8 = 8;
 const MAX_WINDOW_BITS: u8 = 15;
@@ -400,6 +404,20 @@ impl Codec {
         limit: usize,
     ) -> Result<(), InflateError> {
         self.inflater.inflate(data, last, &mut self.inflated, limit)
+    }
+
+    /// The message inflated so far, handed out whole. A short one is
+    /// copied out, so that a message kept for long holds only its own
+    /// bytes, not the inflater's step of buffer; a long one takes the
+    /// buffer with it, without a copy. Either way the connection keeps no
+    /// inflate buffer between messages.
+    pub(crate) fn take_inflated(&mut self) -> bytes::Bytes {
+        let inflated = std::mem::take(&mut self.inflated);
+        if inflated.len() <= COPY_OUT_BELOW {
+            bytes::Bytes::copy_from_slice(&inflated)
+        } else {
+            bytes::Bytes::from(inflated)
+        }
     }
 
     /// Frees what holds nothing worth keeping: the codec state of a
