@@ -3,22 +3,29 @@
 //! under which to read an echo server's memory per idle connection.
 //!
 //! ```text
-//! cargo run --release --features tokio --example tokio-idle-clients -- ws://127.0.0.1:9001 10000
+//! cargo run --release --features tokio --example tokio-idle-clients -- ws://127.0.0.1:9001 10000 [--no-deflate]
 //! grep VmRSS /proc/$(pgrep -n tokio-echo)/status    # the server's, before and after
 //! ```
 //!
 //! It prints `ready N` once every connection has had its echo, and holds
-//! them (answering the server's heartbeat pings) until it is stopped.
+//! them (answering the server's heartbeat pings) until it is stopped. The
+//! clients offer permessage-deflate (the default), so the 512-byte echo is
+//! compressed both ways; `--no-deflate` offers none.
 
 use rfc6455::tokio::ClientBuilder;
-use rfc6455::Message;
+use rfc6455::{Config, DeflateConfig, Message};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), rfc6455::Error> {
     let mut args = std::env::args().skip(1);
     let url = args.next().unwrap_or_else(|| "ws://127.0.0.1:9001".into());
     let count: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(10_000);
-    let client = ClientBuilder::new(url).no_heartbeat();
+    let deflate = !args.any(|a| a == "--no-deflate");
+    let config = Config {
+        deflate: deflate.then(DeflateConfig::default),
+        ..Config::default()
+    };
+    let client = ClientBuilder::new(url).no_heartbeat().config(config);
     let payload = Message::from(vec![0x5a; 512]);
     let mut sockets = Vec::with_capacity(count);
     for _ in 0..count {
