@@ -1,6 +1,7 @@
 //! The client side of the Autobahn|Testsuite protocol: runs every case the
 //! fuzzing server offers, echoing each message, then asks it to write its
-//! reports. It offers permessage-deflate (the default `Config`), so the
+//! reports. Built with the `deflate` feature, it offers permessage-deflate (the
+//! default `Config` then does), so the
 //! compression cases (12.* and 13.*) run too.
 //!
 //! ```text

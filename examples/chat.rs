@@ -10,7 +10,8 @@
 //! `https://`.
 //!
 //! Open `http://127.0.0.1:9002/` in two browser tabs to chat. Browsers
-//! offer permessage-deflate, which the default `Config` accepts.
+//! offer permessage-deflate, which the default `Config` accepts when the
+//! `deflate` feature is on.
 //!
 //! Each connection has its own thread, blocked in `recv` with no read
 //! timeout; the socket is split, and the room holds each member's sender,

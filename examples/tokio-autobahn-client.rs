@@ -1,7 +1,7 @@
 //! The client side of the Autobahn|Testsuite protocol on the tokio adapter:
 //! runs every case the fuzzing server offers, echoing each message, then
-//! asks it to write its reports. It offers permessage-deflate (the default
-//! `Config`), so the compression cases (12.* and 13.*) run too.
+//! asks it to write its reports. Built with the `deflate` feature, it offers
+//! permessage-deflate (the default `Config` then does), so the compression cases (12.* and 13.*) run too.
 //!
 //! ```text
 //! cargo run --release --features tokio --example tokio-autobahn-client -- [ws://127.0.0.1:9001] [AGENT]

@@ -13,7 +13,8 @@
 //! - any path is accepted, except `/reject`, refused with 403;
 //! - a client offering subprotocols gets `chat` or `superchat` if it offered
 //!   one of them, otherwise none;
-//! - permessage-deflate is accepted when offered (`Config::default`);
+//! - permessage-deflate is accepted when offered (`Config::default`, with
+//!   the `deflate` feature);
 //! - the peer's close code is echoed;
 //! - a plain HTTP GET of `/` gets the test page of `examples/echo.html`
 //!   (the rules of `examples/shared/echo_rules.rs`, which every echo

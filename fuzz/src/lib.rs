@@ -424,9 +424,6 @@ pub fn tiny_config(auto_pong: bool) -> Config {
         max_handshake_size: 4096,
         auto_pong,
         max_buffered_amount: 1 << 20,
-        // permessage-deflate off: these targets check framing and the
-        // handshake; the extension has its own tests.
-        deflate: None,
     }
 }
 
@@ -439,9 +436,6 @@ pub fn unlimited_config(auto_pong: bool) -> Config {
         max_handshake_size: 4096,
         auto_pong,
         max_buffered_amount: 1 << 20,
-        // permessage-deflate off: these targets check framing and the
-        // handshake; the extension has its own tests.
-        deflate: None,
     }
 }
 
@@ -453,9 +447,6 @@ pub fn small_config(auto_pong: bool) -> Config {
         max_handshake_size: 4096,
         auto_pong,
         max_buffered_amount: 1 << 20,
-        // permessage-deflate off: these targets check framing and the
-        // handshake; the extension has its own tests.
-        deflate: None,
     }
 }
 
