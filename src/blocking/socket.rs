@@ -261,7 +261,7 @@ impl<S: Transport> WebSocket<S> {
         self.close(code, reason)
     }
 
-    /// Takes the socket apart for [`split`](Self::split) (in `split.rs`,
+    /// Takes the socket apart for [`split`](Self::split) (in `split/`,
     /// which builds on this module, never the reverse).
     pub(crate) fn into_parts(self) -> (S, Connection, Deadlines) {
         (self.stream, self.conn, self.deadlines)
