@@ -12,7 +12,9 @@
 //! ```
 //!
 //! With `default-features = false` the crate is the core and plain `ws://`,
-//! with no TLS crates. The feature `http` adds conversions between the
+//! with no TLS crates. The feature `deflate` (off by default) adds
+//! permessage-deflate (RFC 7692) to the core, and so to every adapter
+//! (`Config::deflate`). The feature `http` adds conversions between the
 //! handshake types and the `http` crate's (`TryFrom` between [`Request`],
 //! [`Response`], [`ClientRequest`] and `http::Request<()>`/
 //! `http::Response<()>`, and `Accept::http_response`), for servers on
@@ -39,16 +41,20 @@
 //! | `lib.rs` | these docs, the re-exports, the lint policy |
 //! | `state.rs` | [`Role`], [`ReadyState`], [`Config`] |
 //! | `message.rs` | [`Message`], [`MessageRef`], [`Event`], [`EventRef`], [`MessageKind`] |
-//! | `error.rs` | [`Error`], [`ProtocolError`] |
+//! | `error.rs` | [`Error`], [`ProtocolError`], [`HandshakeError`] |
+//! | `headers.rs` | [`Headers`], the fields of a handshake head |
+//! | `token.rs` | the HTTP token grammar, for the handshake and the extension parameters |
 //! | `close.rs` | [`CloseCode`], [`CloseFrame`], what may be sent and received, the close code of each error |
 //! | `connection/` | [`Connection`]: `mod.rs` (the struct, constructors, every state transition), `recv.rs`, `send.rs`, `opening.rs` |
 //! | `inbound/` | the read buffer and unmasking on arrival, as one stage; [`InputTail`] |
 //! | `outbound.rs` | the write queue: small frames coalesced, large payloads by reference, vectored writes |
 //! | [`frame`] | every frame header read and write: opcodes, length forms |
 //! | [`handshake`] | key and accept, client request and response check, server request parsing, accept/reject; conversions to and from the `http` crate's types (feature `http`) |
+//! | `deflate/` (feature `deflate`) | permessage-deflate: the negotiation of RFC 7692 section 7.1, the compressor and the bounded inflater |
+//! | `settings.rs` | what the builders of both adapters share: timeouts and their defaults, a client's URL and request |
 //! | [`mask`], [`utf8`] | safe front ends of the kernels; incremental UTF-8 validation, [`Utf8Bytes`] |
 //! | `kernels/` | the one module allowed `unsafe`: masking loops built for AVX2, UTF-8 checks that make a `str` once, a lent text checked once; imports nothing of the crate |
-//! | [`blocking`] | `WebSocket<S: Transport>` over any stream that can time out, client `connect` (TLS, proxy tunnels), server `accept` (TLS); imports the core, never the reverse |
+//! | [`blocking`] | `WebSocket<S: Transport>` over any stream that can time out, client `connect` (TLS, proxy tunnels), server `accept` (TLS), `split` into a reader and senders; imports the core, never the reverse |
 //! | `tls` (feature `tls`) | rustls configurations with the `ring` provider; TLS errors in words |
 //! | `tokio` (feature `tokio`) | the async `WebSocket<S: AsyncRead + AsyncWrite>`: cancel-safe `recv`, `split`, `Stream`/`Sink`, `wss://` through tokio-rustls with `tls`'s configurations, timers on tokio's clock; imports the core, never the reverse |
 //!
