@@ -70,8 +70,11 @@
 //!     to.receive(&wire);
 //! }
 //!
-//! let mut client = Connection::client(ClientRequest::new("ws://example.com/chat")?, Config::default())?;
-//! let mut server = Connection::server(Config::default());
+//! let config = Config::default();
+//! # #[cfg(feature = "deflate")] // the queue's pieces below are the uncompressed ones
+//! # let config = Config { deflate: None, ..config };
+//! let mut client = Connection::client(ClientRequest::new("ws://example.com/chat")?, config.clone())?;
+//! let mut server = Connection::server(config);
 //!
 //! pump(&mut client, &mut server);
 //! match server.next_event()? {

@@ -913,6 +913,21 @@ async fn stream_and_sink_round_trip() {
     .unwrap();
 }
 
+/// Bytes no compressor can shrink (xorshift), so that a test about how much
+/// a socket or a queue holds means the same with permessage-deflate
+/// negotiated (the workspace's test run turns the feature on).
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn sink_ready_writes_out_past_its_high_water_mark_only() {
     timeout(LIMIT, async {
@@ -933,7 +948,7 @@ async fn sink_ready_writes_out_past_its_high_water_mark_only() {
         assert_eq!(ws.buffered_amount(), queued);
         // Past 64 KiB queued, ready writes everything out first.
         Pin::new(&mut ws)
-            .start_send(Message::from(vec![7u8; 100 * 1024]))
+            .start_send(Message::from(incompressible(100 * 1024)))
             .unwrap();
         assert!(ws.buffered_amount() > 100 * 1024);
         std::future::poll_fn(|cx| Pin::new(&mut ws).poll_ready(cx))
@@ -948,7 +963,7 @@ async fn sink_ready_writes_out_past_its_high_water_mark_only() {
         }
         assert_eq!(
             stream_next(&mut ws).await.unwrap().unwrap(),
-            Message::from(vec![7u8; 100 * 1024])
+            Message::from(incompressible(100 * 1024))
         );
         sink_close(&mut ws).await.unwrap();
         assert!(stream_next(&mut ws).await.is_none());
@@ -1180,7 +1195,7 @@ async fn write_timeout_ends_recv_when_its_echoes_cannot_go_out() {
         .await
         .unwrap();
     let flood = tokio::spawn(async move {
-        let chunk = vec![1u8; 64 * 1024];
+        let chunk = incompressible(64 * 1024);
         while client.send(chunk.clone()).await.is_ok() {}
     });
     let (error, echoed, event) = timeout(LIMIT, server).await.unwrap().unwrap();
