@@ -8,23 +8,32 @@
 //! ```
 //!
 //! It prints `ready N` once every connection has had its echo, and holds
-//! them (answering the server's heartbeat pings) until it is stopped. The
-//! clients offer permessage-deflate (the default), so the 512-byte echo is
-//! compressed both ways; `--no-deflate` offers none.
+//! them (answering the server's heartbeat pings) until it is stopped.
+//! Built with the `deflate` feature the clients offer permessage-deflate
+//! (the default `Config` then does), so the 512-byte echo is compressed
+//! both ways; `--no-deflate` offers none.
 
 use rfc6455::tokio::ClientBuilder;
-use rfc6455::{Config, DeflateConfig, Message};
+use rfc6455::{Config, Message};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), rfc6455::Error> {
     let mut args = std::env::args().skip(1);
     let url = args.next().unwrap_or_else(|| "ws://127.0.0.1:9001".into());
     let count: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(10_000);
-    let deflate = !args.any(|a| a == "--no-deflate");
+    // Without the deflate feature the clients offer nothing to turn off.
+    let no_deflate = args.any(|a| a == "--no-deflate");
     let config = Config {
-        deflate: deflate.then(DeflateConfig::default),
+        #[cfg(feature = "deflate")]
+        deflate: if no_deflate {
+            None
+        } else {
+            Config::default().deflate
+        },
         ..Config::default()
     };
+    #[cfg(not(feature = "deflate"))]
+    let _ = no_deflate;
     let client = ClientBuilder::new(url).no_heartbeat().config(config);
     let payload = Message::from(vec![0x5a; 512]);
     let mut sockets = Vec::with_capacity(count);

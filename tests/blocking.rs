@@ -861,13 +861,13 @@ fn split_ends_sending_large_messages_at_once_do_not_wait_on_each_other() {
             .write_timeout(Some(common::SPLIT_WRITE_LIMIT))
             .accept(accept_one(&listener))
             .unwrap();
-        common::split_exchange(ws, 2)
+        common::split_exchange(ws, 2, 1)
     });
     let ws = ClientBuilder::new(&url)
         .write_timeout(Some(common::SPLIT_WRITE_LIMIT))
         .connect()
         .unwrap();
-    let (client_got, client_sent) = common::split_exchange(ws, 1);
+    let (client_got, client_sent) = common::split_exchange(ws, 1, 2);
     let (server_got, server_sent) = server.join().unwrap();
     assert!(client_sent.is_ok(), "client send: {client_sent:?}");
     assert!(server_sent.is_ok(), "server send: {server_sent:?}");

@@ -5,6 +5,7 @@
 
 #[cfg(feature = "tls")]
 mod certs;
+mod common;
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -207,23 +208,8 @@ fn read_times_out<S: Transport>(mut ws: WebSocket<S>) {
     assert_eq!(ws.ready_state(), ReadyState::Open);
 }
 
-/// Bytes no compressor can shrink (xorshift), so that a test about how much
-/// a socket or a queue holds means the same with permessage-deflate
-/// negotiated (the workspace's test run turns the feature on).
-fn incompressible(len: usize) -> Vec<u8> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
 fn write_times_out<S: Transport>(mut ws: WebSocket<S>) {
-    let chunk = incompressible(1 << 20);
+    let chunk = common::incompressible(1 << 20, 0);
     let started = Instant::now();
     for _ in 0..512 {
         let sent = Instant::now();

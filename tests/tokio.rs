@@ -5,6 +5,7 @@
 
 #[cfg(feature = "tls")]
 mod certs;
+mod common;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -913,21 +914,6 @@ async fn stream_and_sink_round_trip() {
     .unwrap();
 }
 
-/// Bytes no compressor can shrink (xorshift), so that a test about how much
-/// a socket or a queue holds means the same with permessage-deflate
-/// negotiated (the workspace's test run turns the feature on).
-fn incompressible(len: usize) -> Vec<u8> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn sink_ready_writes_out_past_its_high_water_mark_only() {
     timeout(LIMIT, async {
@@ -948,7 +934,7 @@ async fn sink_ready_writes_out_past_its_high_water_mark_only() {
         assert_eq!(ws.buffered_amount(), queued);
         // Past 64 KiB queued, ready writes everything out first.
         Pin::new(&mut ws)
-            .start_send(Message::from(incompressible(100 * 1024)))
+            .start_send(Message::from(common::incompressible(100 * 1024, 0)))
             .unwrap();
         assert!(ws.buffered_amount() > 100 * 1024);
         std::future::poll_fn(|cx| Pin::new(&mut ws).poll_ready(cx))
@@ -963,7 +949,7 @@ async fn sink_ready_writes_out_past_its_high_water_mark_only() {
         }
         assert_eq!(
             stream_next(&mut ws).await.unwrap().unwrap(),
-            Message::from(incompressible(100 * 1024))
+            Message::from(common::incompressible(100 * 1024, 0))
         );
         sink_close(&mut ws).await.unwrap();
         assert!(stream_next(&mut ws).await.is_none());
@@ -1195,7 +1181,7 @@ async fn write_timeout_ends_recv_when_its_echoes_cannot_go_out() {
         .await
         .unwrap();
     let flood = tokio::spawn(async move {
-        let chunk = incompressible(64 * 1024);
+        let chunk = common::incompressible(64 * 1024, 0);
         while client.send(chunk.clone()).await.is_ok() {}
     });
     let (error, echoed, event) = timeout(LIMIT, server).await.unwrap().unwrap();

@@ -424,17 +424,20 @@ pub const SPLIT_COUNT: usize = 2;
 pub const SPLIT_WRITE_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Splits `ws`, sends [`SPLIT_COUNT`] binary messages of [`SPLIT_SIZE`]
-/// bytes of `fill` from another thread while this one receives as many
-/// from the peer; returns the byte each received message was made of and
-/// how the sends went.
+/// incompressible bytes (from the seed `fill`, so that compression cannot
+/// shrink them below the socket buffers) from another thread while this
+/// one receives as many from the peer, each checked against what the
+/// peer's seed `peer_fill` makes; returns that seed for each message
+/// received whole, and how the sends went.
 pub fn split_exchange<S: rfc6455::blocking::Split + Send + 'static>(
     ws: rfc6455::blocking::WebSocket<S>,
     fill: u8,
+    peer_fill: u8,
 ) -> (Vec<u8>, Result<(), Error>) {
     let (mut reader, sender) = ws.split().unwrap();
     let sending = std::thread::spawn(move || -> Result<(), Error> {
         for _ in 0..SPLIT_COUNT {
-            sender.send_binary(&vec![fill; SPLIT_SIZE])?;
+            sender.send_binary(&incompressible(SPLIT_SIZE, fill.into()))?;
         }
         Ok(())
     });
@@ -442,12 +445,27 @@ pub fn split_exchange<S: rfc6455::blocking::Split + Send + 'static>(
     for _ in 0..SPLIT_COUNT {
         match reader.recv().unwrap() {
             Some(rfc6455::Message::Binary(data)) => {
-                assert_eq!(data.len(), SPLIT_SIZE);
-                assert!(data.iter().all(|&b| b == data[0]));
-                made_of.push(data[0]);
+                assert!(data == incompressible(SPLIT_SIZE, peer_fill.into()));
+                made_of.push(peer_fill);
             }
             other => panic!("expected a binary message, got {other:?}"),
         }
     }
     (made_of, sending.join().unwrap())
+}
+
+/// Bytes no compressor can shrink (xorshift from `seed`), so that a test
+/// about how much a socket or a queue holds means the same with
+/// permessage-deflate negotiated (the workspace's test run turns the
+/// feature on).
+pub fn incompressible(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ seed;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
 }
