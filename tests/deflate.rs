@@ -526,6 +526,24 @@ fn inflated_text_is_checked_as_it_inflates() {
 }
 
 #[test]
+fn inflated_text_in_one_frame_is_checked_whole() {
+    for bad in [&b"\xff after nothing"[..], b"ends inside a code point \xe2\x82"] {
+        let (mut client, _server) =
+            deflate_pair(DeflateConfig::default(), DeflateConfig::default());
+        let mut compressor = Compress::new(Compression::default(), false);
+        let payload = peer_compress(&mut compressor, bad);
+        client.receive(&encode_frame(true, 0b100, 1, None, &payload));
+        let (events, error) = events_until_error(&mut client);
+        assert!(events.is_empty(), "{events:?}");
+        assert!(
+            matches!(error, Some(Error::Protocol(ProtocolError::InvalidUtf8))),
+            "{error:?}"
+        );
+        assert_eq!(close_code_sent(&mut client), Some(1007));
+    }
+}
+
+#[test]
 fn a_zip_bomb_is_refused_with_1009_after_inflating_at_most_the_limit() {
     let limit = 1 << 20;
     let config = Config {

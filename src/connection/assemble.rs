@@ -154,7 +154,11 @@ impl Connection {
             }
         }
         self.input.lend(end);
-        if kind == MessageKind::Text {
+        // A message in one frame is checked once, whole, as it becomes
+        // `Utf8Bytes` below; one in fragments as each one inflates, so
+        // that bad text fails before the rest arrives.
+        let whole = header.fin && before == 0;
+        if kind == MessageKind::Text && !whole {
             self.recv_utf8
                 .feed(&codec.inflated[before..])
                 .map_err(|_| ProtocolError::InvalidUtf8)?;

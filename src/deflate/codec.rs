@@ -18,6 +18,8 @@ const ZLIB_MIN_BITS: u8 = 9;
 /// Output is reserved this much at a time, so that a message's first
 /// bytes do not cost the limit's worth of memory.
 const INFLATE_STEP: usize = 16 * 1024;
+/// A final frame up to this size is inflated together with the tail.
+const JOIN_BELOW: usize = 512;
 
 /// Why a compressed message could not be inflated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -158,14 +160,23 @@ impl Inflater {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), InflateError> {
-        self.feed(data, out, limit)?;
-        if last {
-            self.feed(&TAIL, out, limit)?;
-            if self.reset_each_message {
-                // Built afresh: a reset would forget the window size it
-                // was made with.
-                self.inner = None;
+        if last && data.len() <= JOIN_BELOW {
+            // A short final frame and the tail in one call to the codec,
+            // not two: chat-sized messages are mostly call overhead.
+            let mut joined = [0; JOIN_BELOW + TAIL.len()];
+            joined[..data.len()].copy_from_slice(data);
+            joined[data.len()..][..TAIL.len()].copy_from_slice(&TAIL);
+            self.feed(&joined[..data.len() + TAIL.len()], out, limit)?;
+        } else {
+            self.feed(data, out, limit)?;
+            if last {
+                self.feed(&TAIL, out, limit)?;
             }
+        }
+        if last && self.reset_each_message {
+            // Built afresh: a reset would forget the window size it was
+            // made with.
+            self.inner = None;
         }
         Ok(())
     }
@@ -185,10 +196,17 @@ impl Inflater {
                 // One byte past the limit is room enough to see it crossed.
                 // The buffer grows by doubling (so a large message is not
                 // copied over and over), never past that.
+                // The first step is sized by the input, so that a short
+                // message costs a short buffer.
+                let step = if out.capacity() == 0 {
+                    input.len().saturating_mul(4).clamp(64, INFLATE_STEP)
+                } else {
+                    out.len().max(INFLATE_STEP)
+                };
                 let room = limit
                     .saturating_add(1)
                     .saturating_sub(out.len())
-                    .min(out.len().max(INFLATE_STEP));
+                    .min(step);
                 if room == 0 {
                     return Err(InflateError::TooBig);
                 }
