@@ -257,7 +257,7 @@ fn a_proxy_that_drops_the_tunnel() {
         .handshake_timeout(LIMIT)
         .connect();
     assert!(
-        matches!(result, Err(Error::Handshake(_) | Error::Io(_))),
+        matches!(result, Err(Error::Handshake { .. } | Error::Io(_))),
         "{result:?}"
     );
     proxy.join().unwrap();
@@ -293,7 +293,7 @@ fn a_silent_proxy_is_bounded_by_the_handshake_timeout() {
         .proxy(&format!("127.0.0.1:{proxy_port}"))
         .handshake_timeout(Duration::from_millis(300))
         .connect();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
     drop(result);
     proxy.join().unwrap();

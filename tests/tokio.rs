@@ -134,10 +134,10 @@ async fn server_initiated_close_and_rejection() {
         let refused = rfc6455::tokio::connect(&format!("{url}/reject")).await;
         assert!(matches!(
             refused,
-            Err(Error::Handshake(HandshakeError::Rejected {
-                status: 403,
+            Err(Error::Handshake {
+                error: HandshakeError::Rejected { status: 403, .. },
                 ..
-            }))
+            })
         ));
         let mut ws = rfc6455::tokio::connect(&url).await.unwrap();
         assert_eq!(ws.recv().await.unwrap(), Some(Message::from("welcome")));
@@ -418,7 +418,7 @@ async fn heartbeat_drops_a_silent_peer() {
         Ok(Some(rfc6455::Event::Ping(payload))) => assert!(payload.is_empty()),
         other => panic!("expected the heartbeat's ping first, got {other:?}"),
     }
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
     let event = event.unwrap();
     assert!(!event.was_clean);
@@ -487,7 +487,7 @@ async fn handshake_timeout_cuts_off_a_trickling_client() {
     })
     .await
     .unwrap();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 }
 
@@ -508,7 +508,7 @@ async fn client_handshake_timeout() {
     )
     .await
     .unwrap();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
 }
 
 #[tokio::test]
@@ -528,7 +528,7 @@ async fn close_timeout_ends_a_peer_that_never_replies() {
         .unwrap();
     ws.close(1000, "bye").await.unwrap();
     let result = timeout(LIMIT, ws.recv()).await.unwrap();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert_eq!(ws.ready_state(), ReadyState::Closed);
     assert!(!ws.close_event().unwrap().was_clean);
     server.abort();
@@ -1080,7 +1080,7 @@ async fn message_timeout_fails_a_trickled_message_with_1008() {
     })
     .await
     .unwrap();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
     assert!(elapsed < Duration::from_millis(900), "{elapsed:?}");
     let event = event.unwrap();
@@ -1132,7 +1132,7 @@ async fn write_timeout_ends_a_send_to_a_peer_that_stops_reading() {
         .await
         .unwrap();
     let (error, sent, event, state, after) = timeout(LIMIT, server).await.unwrap().unwrap();
-    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
     // What the kernel's buffers took before the sends stalled.
     assert!(sent > 0, "{sent}");
     let event = event.unwrap();
@@ -1185,7 +1185,7 @@ async fn write_timeout_ends_recv_when_its_echoes_cannot_go_out() {
         while client.send(chunk.clone()).await.is_ok() {}
     });
     let (error, echoed, event) = timeout(LIMIT, server).await.unwrap().unwrap();
-    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
     assert!(echoed > 0);
     let event = event.unwrap();
     assert_eq!(event.code, CloseCode::ABNORMAL);
@@ -1221,7 +1221,7 @@ async fn heartbeat_follows_the_socket_into_another_task() {
         .await
         .unwrap();
     let (result, event) = timeout(LIMIT, server).await.unwrap().unwrap();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert_eq!(event.unwrap().code, CloseCode::ABNORMAL);
 }
 

@@ -200,7 +200,7 @@ impl ClientBuilder {
         if let Some(proxy) = &proxy {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Error::Timeout("opening handshake (proxy CONNECT)"));
+                return Err(Error::timeout("opening handshake (proxy CONNECT)"));
             }
             stream.set_read_timeout(Some(left))?;
             stream.set_write_timeout(Some(left))?;

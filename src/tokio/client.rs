@@ -157,7 +157,7 @@ impl ClientBuilder {
         let stream = match self.connect_timeout {
             Some(limit) => match ::tokio::time::timeout(limit, connecting).await {
                 Ok(stream) => stream?,
-                Err(_) => return Err(Error::Timeout("TCP connect")),
+                Err(_) => return Err(Error::timeout("TCP connect")),
             },
             None => connecting.await?,
         };
@@ -166,7 +166,7 @@ impl ClientBuilder {
         let stream = if request.is_secure() {
             match timeout_at(deadline, self.tls_handshake(stream, request.host())).await {
                 Ok(stream) => stream?,
-                Err(_) => return Err(Error::Timeout("opening handshake (TLS)")),
+                Err(_) => return Err(Error::timeout("opening handshake (TLS)")),
             }
         } else {
             Stream::Plain(stream)
@@ -234,7 +234,7 @@ impl ClientBuilder {
         };
         match timeout_at(deadline, handshake).await {
             Ok(result) => result?,
-            Err(_) => return Err(Error::Timeout("opening handshake")),
+            Err(_) => return Err(Error::timeout("opening handshake")),
         }
         ws.opened(&self.timeouts, self.write_timeout);
         Ok(ws)
