@@ -1201,3 +1201,87 @@ fn a_split_reader_keeps_the_heartbeat() {
     let _ = silent.read_to_end(&mut got);
     assert_eq!(got.first(), Some(&0x89), "{got:?}");
 }
+
+/// A server that accepts one connection and says nothing until the client
+/// hangs up (bounded by `LIMIT`).
+fn silent_server(listener: TcpListener) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut stream = accept_one(&listener);
+        let _ = stream.read_to_end(&mut Vec::new());
+    })
+}
+
+#[test]
+fn a_client_handshake_timeout_names_the_url() {
+    let (listener, url) = listen();
+    let server = silent_server(listener);
+    let url = format!("{url}/quiet?room=1");
+    let err = ClientBuilder::new(&url)
+        .handshake_timeout(Duration::from_millis(200))
+        .connect()
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Timeout { url: Some(u), .. } if *u == url),
+        "{err:?}"
+    );
+    assert_eq!(err.url(), Some(url.as_str()));
+    assert_eq!(
+        err.to_string(),
+        format!("timed out: opening handshake with {url}")
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn a_client_rejection_names_the_url_and_status() {
+    let (listener, url) = listen();
+    let server = thread::spawn(move || {
+        let _ = ServerBuilder::new().accept_with(accept_one(&listener), |_| {
+            Err(Reject::new(403).body("go away"))
+        });
+    });
+    let url = format!("{url}/private");
+    let err = connect(&url).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Handshake {
+                error: HandshakeError::Rejected { status: 403, .. },
+                url: Some(u),
+            } if *u == url
+        ),
+        "{err:?}"
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&format!("handshake with {url} failed: ")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("HTTP 403") && shown.contains("go away"),
+        "{shown}"
+    );
+    assert!(std::error::Error::source(&err).is_some());
+    server.join().unwrap();
+}
+
+#[test]
+fn a_password_in_the_url_never_shows_in_an_error() {
+    // Refused before any connection is tried: nothing listens.
+    let url = "ws://user:secret@127.0.0.1:9/";
+    for err in [
+        connect(url).unwrap_err(),
+        ClientBuilder::new(url)
+            .proxy("http://alice:secret@127.0.0.1:9")
+            .connect()
+            .unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::InvalidUrl(_)), "{err:?}");
+        let (shown, debug) = (err.to_string(), format!("{err:?}"));
+        assert!(
+            !shown.contains("secret") && !debug.contains("secret"),
+            "{shown}"
+        );
+        assert!(shown.contains("credentials"), "{shown}");
+    }
+}

@@ -500,15 +500,92 @@ async fn client_handshake_timeout() {
         tokio::time::sleep(LIMIT).await;
         drop(stream);
     });
+    let url = format!("{url}/quiet?room=1");
     let result = timeout(
         LIMIT,
-        ClientBuilder::new(url)
+        ClientBuilder::new(url.as_str())
             .handshake_timeout(Duration::from_millis(200))
             .connect(),
     )
     .await
     .unwrap();
-    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, Error::Timeout { url: Some(u), .. } if *u == url),
+        "{err:?}"
+    );
+    assert_eq!(err.url(), Some(url.as_str()));
+    assert_eq!(
+        err.to_string(),
+        format!("timed out: opening handshake with {url}")
+    );
+}
+
+#[tokio::test]
+async fn a_client_rejection_names_the_url_and_status() {
+    let (listener, url) = listen().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let _ = ServerBuilder::new()
+            .accept_with(stream, |_| Err(Reject::new(403).body("go away")))
+            .await;
+    });
+    let url = format!("{url}/private");
+    let err = timeout(LIMIT, rfc6455::tokio::connect(&url))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Handshake {
+                error: HandshakeError::Rejected { status: 403, .. },
+                url: Some(u),
+            } if *u == url
+        ),
+        "{err:?}"
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&format!("handshake with {url} failed: ")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("HTTP 403") && shown.contains("go away"),
+        "{shown}"
+    );
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_tcp_connect_names_the_url() {
+    // A port bound and closed again: nothing listens there.
+    let url = {
+        let (listener, url) = listen().await;
+        drop(listener);
+        format!("{url}/gone")
+    };
+    let err = timeout(LIMIT, rfc6455::tokio::connect(&url))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(&err, Error::Io(_)), "{err:?}");
+    assert!(err.to_string().contains(&url), "{err}");
+}
+
+#[tokio::test]
+async fn a_password_in_the_url_never_shows_in_an_error() {
+    // Refused before any connection is tried: nothing listens.
+    let err = rfc6455::tokio::connect("ws://user:secret@127.0.0.1:9/")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidUrl(_)), "{err:?}");
+    let (shown, debug) = (err.to_string(), format!("{err:?}"));
+    assert!(
+        !shown.contains("secret") && !debug.contains("secret"),
+        "{shown}"
+    );
+    assert!(shown.contains("credentials"), "{shown}");
 }
 
 #[tokio::test]
