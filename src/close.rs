@@ -163,8 +163,12 @@ impl Error {
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
             Error::Protocol(e) => Some(e.close_code()),
-            Error::AbnormalClosure | Error::Io(_) | Error::Timeout(_) => Some(CloseCode::ABNORMAL),
-            Error::Handshake(_) | Error::Tls(_) | Error::Proxy { .. } => Some(CloseCode::ABNORMAL),
+            Error::AbnormalClosure | Error::Io(_) | Error::Timeout { .. } => {
+                Some(CloseCode::ABNORMAL)
+            }
+            Error::Handshake { .. } | Error::Tls(_) | Error::Proxy { .. } => {
+                Some(CloseCode::ABNORMAL)
+            }
             _ => None,
         }
     }

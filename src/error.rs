@@ -32,9 +32,33 @@ pub enum Error {
     /// The peer violated the protocol.
     #[error("protocol violation: {0}")]
     Protocol(#[from] ProtocolError),
-    /// The opening handshake failed or was rejected.
-    #[error("handshake failed: {0}")]
-    Handshake(#[from] HandshakeError),
+    /// The opening handshake failed or was rejected: `error` says how,
+    /// `url` is the URL a client was connecting to (`None` for a server
+    /// and for the sans-IO [`Connection`](crate::Connection), which know
+    /// of no URL).
+    ///
+    /// ```
+    /// use rfc6455::{Error, HandshakeError};
+    /// let err = Error::Handshake {
+    ///     error: HandshakeError::AcceptMismatch,
+    ///     url: Some("ws://127.0.0.1:9001/chat".into()),
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "handshake with ws://127.0.0.1:9001/chat failed: Sec-WebSocket-Accept does not match the key"
+    /// );
+    /// // A server's, or `?` on a bare `HandshakeError`, names no URL.
+    /// let err = Error::from(HandshakeError::AcceptMismatch);
+    /// assert_eq!(err.to_string(), "handshake failed: Sec-WebSocket-Accept does not match the key");
+    /// ```
+    #[error("handshake{} failed: {error}", with_url(url))]
+    Handshake {
+        /// What failed.
+        #[source]
+        error: HandshakeError,
+        /// The URL a client was connecting to, credentials removed.
+        url: Option<String>,
+    },
     /// The transport ended without a close handshake (reported as 1006).
     #[error("connection closed abnormally (no close frame)")]
     AbnormalClosure,
@@ -95,15 +119,89 @@ pub enum Error {
     /// asked for could not be kept. Adapters only.
     #[error("the stream cannot time out, so the {0} cannot be kept")]
     CannotTimeOut(&'static str),
-    /// A deadline of the adapter passed; the message says which: the
-    /// opening handshake, a read or write timeout the caller set (the
+    /// A deadline of the adapter passed; `what` says which: the TCP
+    /// connect or the opening handshake (`url` is then the URL a client
+    /// was connecting to), a read or write timeout the caller set (the
     /// connection stays open), an unanswered heartbeat ping or a message
     /// that took too long (both end it). Adapters only.
-    #[error("timed out: {0}")]
-    Timeout(&'static str),
+    ///
+    /// ```
+    /// use rfc6455::Error;
+    /// let err = Error::Timeout {
+    ///     what: "opening handshake",
+    ///     url: Some("ws://127.0.0.1:9001/chat".into()),
+    /// };
+    /// assert_eq!(err.to_string(), "timed out: opening handshake with ws://127.0.0.1:9001/chat");
+    /// let err = Error::Timeout { what: "no answer to a heartbeat ping", url: None };
+    /// assert_eq!(err.to_string(), "timed out: no answer to a heartbeat ping");
+    /// ```
+    #[error("timed out: {what}{}", with_url(url))]
+    Timeout {
+        /// The deadline that passed.
+        what: &'static str,
+        /// The URL a client was connecting to, credentials removed; `None`
+        /// once connected and for a server.
+        url: Option<String>,
+    },
     /// An I/O error from the transport. Adapters only.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<HandshakeError> for Error {
+    /// The error naming no URL, as the sans-IO core and servers report it.
+    fn from(error: HandshakeError) -> Self {
+        Error::Handshake { error, url: None }
+    }
+}
+
+impl Error {
+    /// A timeout naming no URL.
+    pub(crate) fn timeout(what: &'static str) -> Self {
+        Error::Timeout { what, url: None }
+    }
+
+    /// The URL a client was connecting to when this error happened, for
+    /// [`Error::Timeout`] and [`Error::Handshake`] (an I/O error from a
+    /// client's connect names it in its message instead). `None` for a
+    /// server's errors and after the connection opened.
+    ///
+    /// ```
+    /// use rfc6455::{Error, HandshakeError};
+    /// let err = Error::Handshake {
+    ///     error: HandshakeError::Incomplete,
+    ///     url: Some("wss://example.com/feed".into()),
+    /// };
+    /// assert_eq!(err.url(), Some("wss://example.com/feed"));
+    /// assert_eq!(Error::from(HandshakeError::Incomplete).url(), None);
+    /// ```
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            Error::Timeout { url, .. } | Error::Handshake { url, .. } => url.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// ` with {url}`, for the messages of errors that may name one.
+fn with_url(url: &Option<String>) -> String {
+    url.as_ref()
+        .map(|u| format!(" with {u}"))
+        .unwrap_or_default()
+}
+
+/// The URL with any credentials (`user:password@`) replaced by `…`: what
+/// an error or a log may show of a URL. Everything up to the last `@`
+/// after the scheme goes, so a password holding an unencoded `/` or `@`
+/// is hidden too (a path with an `@` loses more than it needs to).
+pub(crate) fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}…@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        (None, Some(at)) => format!("…@{}", &url[at + 1..]),
+        _ => url.to_string(),
+    }
 }
 
 /// What failed in a TLS handshake, for a caller to match on (the

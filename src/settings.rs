@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::error::redact_url;
 use crate::{ClientRequest, Error};
 
 /// A client's target: the URL, and the request made from it or why the URL
@@ -34,6 +35,37 @@ impl Target {
     /// The request, if the URL made one.
     pub(crate) fn request_ref(&self) -> Option<&ClientRequest> {
         self.request.as_ref().ok()
+    }
+
+    /// The error `e` of a connect to this target, naming the URL (its
+    /// credentials, if any, removed): a timeout or handshake failure
+    /// carries it, an I/O error says it before its own message (its kind
+    /// kept, for callers who match on it), a proxy's failure after its
+    /// own. The other errors name their peer already (TLS) or are about
+    /// the URL itself.
+    pub(crate) fn naming_url(&self, e: Error) -> Error {
+        let url = redact_url(&self.url);
+        match e {
+            Error::Timeout { what, url: None } => Error::Timeout {
+                what,
+                url: Some(url),
+            },
+            Error::Handshake { error, url: None } => Error::Handshake {
+                error,
+                url: Some(url),
+            },
+            Error::Io(io) => Error::Io(std::io::Error::new(io.kind(), format!("{url}: {io}"))),
+            Error::Proxy {
+                proxy,
+                status,
+                message,
+            } => Error::Proxy {
+                proxy,
+                status,
+                message: format!("{message} (connecting to {url})"),
+            },
+            other => other,
+        }
     }
 
     /// Changes the request (a setter's work), if there is one.

@@ -142,18 +142,22 @@ fn handshake_rejection_status_reaches_the_client() {
         });
         matches!(
             result,
-            Err(Error::Handshake(HandshakeError::Rejected {
-                status: 403,
+            Err(Error::Handshake {
+                error: HandshakeError::Rejected { status: 403, .. },
                 ..
-            }))
+            })
         )
     });
     match connect(&format!("{url}/private")) {
-        Err(Error::Handshake(HandshakeError::Rejected {
-            status,
-            headers,
-            body,
-        })) => {
+        Err(Error::Handshake {
+            error:
+                HandshakeError::Rejected {
+                    status,
+                    headers,
+                    body,
+                },
+            ..
+        }) => {
             assert_eq!(status, 403);
             assert_eq!(headers.get("x-why"), Some("no entry"));
             assert_eq!(body, b"forbidden");
@@ -205,7 +209,7 @@ fn a_handshake_that_never_completes_times_out() {
     let result = ServerBuilder::new()
         .handshake_timeout(Duration::from_millis(300))
         .accept(accept_one(&listener));
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     let elapsed = started.elapsed();
     assert!(
         elapsed >= Duration::from_millis(300) && elapsed < Duration::from_secs(2),
@@ -675,7 +679,7 @@ fn a_read_timeout_in_the_middle_of_a_large_frame_loses_nothing() {
     let message = loop {
         match ws.recv() {
             Ok(Some(m)) => break m,
-            Err(Error::Timeout(_)) => {
+            Err(Error::Timeout { .. }) => {
                 timeouts += 1;
                 assert!(timeouts < 100);
             }
@@ -1005,7 +1009,7 @@ fn other_methods_get_405_or_for_an_upgrade_400() {
     assert!(answer.contains("Allow: GET, HEAD\r\n"), "{answer}");
     assert!(matches!(
         outcome,
-        Err(Error::Handshake(HandshakeError::MethodNotAllowed(m))) if m == "POST"
+        Err(Error::Handshake { error: HandshakeError::MethodNotAllowed(m), .. }) if m == "POST"
     ));
 
     let (answer, outcome) =
@@ -1016,7 +1020,7 @@ fn other_methods_get_405_or_for_an_upgrade_400() {
     );
     assert!(matches!(
         outcome,
-        Err(Error::Handshake(HandshakeError::MethodNotGet(m))) if m == "PUT"
+        Err(Error::Handshake { error: HandshakeError::MethodNotGet(m), .. }) if m == "PUT"
     ));
 }
 
@@ -1032,7 +1036,7 @@ fn accepting_a_subprotocol_not_offered_answers_500_and_says_why() {
     );
     let error = outcome.unwrap_err();
     assert!(
-        matches!(&error, Error::Handshake(HandshakeError::ProtocolNotOffered(p)) if p == "chat"),
+        matches!(&error, Error::Handshake { error: HandshakeError::ProtocolNotOffered(p), .. } if p == "chat"),
         "{error:?}"
     );
     assert!(
@@ -1078,7 +1082,7 @@ fn a_read_timeout_is_error_timeout_and_the_connection_stays_open() {
         .connect()
         .unwrap();
     let error = ws.recv().unwrap_err();
-    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
     assert!(error.to_string().contains("read timeout"), "{error}");
     assert_eq!(ws.ready_state(), ReadyState::Open);
     ws.send_text("still here").unwrap();
@@ -1137,7 +1141,10 @@ fn a_refusal_without_an_end_is_reported_at_the_deadline_with_its_body() {
         .connect();
     assert!(started.elapsed() < Duration::from_millis(700));
     match result {
-        Err(Error::Handshake(HandshakeError::Rejected { status, body, .. })) => {
+        Err(Error::Handshake {
+            error: HandshakeError::Rejected { status, body, .. },
+            ..
+        }) => {
             assert_eq!((status, body.as_slice()), (503, &b"try later"[..]));
         }
         other => panic!("{other:?}"),
@@ -1184,7 +1191,7 @@ fn a_split_reader_keeps_the_heartbeat() {
     });
     let mut silent = common::raw::client(addr); // answers nothing
     let (result, elapsed, event, refused) = server.join().unwrap();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert!(elapsed >= Duration::from_millis(250), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     assert_eq!(event.unwrap().code, CloseCode::ABNORMAL);
@@ -1193,4 +1200,88 @@ fn a_split_reader_keeps_the_heartbeat() {
     let mut got = Vec::new();
     let _ = silent.read_to_end(&mut got);
     assert_eq!(got.first(), Some(&0x89), "{got:?}");
+}
+
+/// A server that accepts one connection and says nothing until the client
+/// hangs up (bounded by `LIMIT`).
+fn silent_server(listener: TcpListener) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut stream = accept_one(&listener);
+        let _ = stream.read_to_end(&mut Vec::new());
+    })
+}
+
+#[test]
+fn a_client_handshake_timeout_names_the_url() {
+    let (listener, url) = listen();
+    let server = silent_server(listener);
+    let url = format!("{url}/quiet?room=1");
+    let err = ClientBuilder::new(&url)
+        .handshake_timeout(Duration::from_millis(200))
+        .connect()
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Timeout { url: Some(u), .. } if *u == url),
+        "{err:?}"
+    );
+    assert_eq!(err.url(), Some(url.as_str()));
+    assert_eq!(
+        err.to_string(),
+        format!("timed out: opening handshake with {url}")
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn a_client_rejection_names_the_url_and_status() {
+    let (listener, url) = listen();
+    let server = thread::spawn(move || {
+        let _ = ServerBuilder::new().accept_with(accept_one(&listener), |_| {
+            Err(Reject::new(403).body("go away"))
+        });
+    });
+    let url = format!("{url}/private");
+    let err = connect(&url).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Handshake {
+                error: HandshakeError::Rejected { status: 403, .. },
+                url: Some(u),
+            } if *u == url
+        ),
+        "{err:?}"
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&format!("handshake with {url} failed: ")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("HTTP 403") && shown.contains("go away"),
+        "{shown}"
+    );
+    assert!(std::error::Error::source(&err).is_some());
+    server.join().unwrap();
+}
+
+#[test]
+fn a_password_in_the_url_never_shows_in_an_error() {
+    // Refused before any connection is tried: nothing listens.
+    let url = "ws://user:secret@127.0.0.1:9/";
+    for err in [
+        connect(url).unwrap_err(),
+        ClientBuilder::new(url)
+            .proxy("http://alice:secret@127.0.0.1:9")
+            .connect()
+            .unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::InvalidUrl(_)), "{err:?}");
+        let (shown, debug) = (err.to_string(), format!("{err:?}"));
+        assert!(
+            !shown.contains("secret") && !debug.contains("secret"),
+            "{shown}"
+        );
+        assert!(shown.contains("credentials"), "{shown}");
+    }
 }

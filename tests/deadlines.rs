@@ -180,7 +180,7 @@ fn assert_took(started: Instant, at_least: Duration) {
 }
 
 fn is_timeout(e: &Error) -> bool {
-    matches!(e, Error::Timeout(_))
+    matches!(e, Error::Timeout { .. })
 }
 
 // The checks, over any stream.
@@ -192,7 +192,7 @@ fn handshake_times_out<S: Transport>(
     let started = Instant::now();
     let result = connect(ClientBuilder::new(url).handshake_timeout(SHORT));
     assert!(
-        matches!(result, Err(Error::Timeout(_))),
+        matches!(result, Err(Error::Timeout { .. })),
         "{:?}",
         result.err()
     );
@@ -229,7 +229,7 @@ fn write_times_out<S: Transport>(mut ws: WebSocket<S>) {
 fn heartbeat_times_out<S: Transport>(mut ws: WebSocket<S>) {
     let started = Instant::now();
     let result = ws.recv();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     // One interval of silence, then the unanswered ping's timeout.
     assert_took(started, SHORT * 2);
     let event = ws.close_event().unwrap();
@@ -328,7 +328,7 @@ fn wrapped_server_handshake_and_read_deadlines() {
         .handshake_timeout(SHORT)
         .accept_stream(wrapped, |_| Ok(Accept::new()));
     assert!(
-        matches!(result, Err(Error::Timeout(_))),
+        matches!(result, Err(Error::Timeout { .. })),
         "{:?}",
         result.err()
     );

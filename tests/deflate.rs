@@ -211,12 +211,15 @@ fn the_client_fails_on_answers_section_7_1_forbids() {
         "permessage-deflate; server_max_window_bits=12, permessage-deflate; server_max_window_bits=12",
     ] {
         match client_given_answer(Config::default(), bad) {
-            Err(Error::Handshake(HandshakeError::InvalidExtensionAnswer(_))) => {}
+            Err(Error::Handshake { error: HandshakeError::InvalidExtensionAnswer(_), .. }) => {}
             other => panic!("{bad}: {other:?}"),
         }
     }
     match client_given_answer(Config::default(), "x-webkit-deflate-frame") {
-        Err(Error::Handshake(HandshakeError::UnexpectedExtension(name))) => {
+        Err(Error::Handshake {
+            error: HandshakeError::UnexpectedExtension(name),
+            ..
+        }) => {
             assert_eq!(name, "x-webkit-deflate-frame")
         }
         other => panic!("{other:?}"),
@@ -228,7 +231,10 @@ fn the_client_fails_on_answers_section_7_1_forbids() {
     };
     assert!(matches!(
         client_given_answer(off, "permessage-deflate"),
-        Err(Error::Handshake(HandshakeError::UnexpectedExtension(_)))
+        Err(Error::Handshake {
+            error: HandshakeError::UnexpectedExtension(_),
+            ..
+        })
     ));
 }
 

@@ -54,7 +54,13 @@ fn duplicate_key_with_non_utf8_value_is_refused() {
     ] {
         let (result, out, state) = accept(&request_with(&[V13, &keys].concat()));
         assert!(
-            matches!(result, Err(Error::Handshake(HandshakeError::InvalidKey))),
+            matches!(
+                result,
+                Err(Error::Handshake {
+                    error: HandshakeError::InvalidKey,
+                    ..
+                })
+            ),
             "{result:?}"
         );
         assert!(
@@ -74,7 +80,10 @@ fn duplicate_version_with_non_utf8_value_is_refused() {
     assert!(
         matches!(
             result,
-            Err(Error::Handshake(HandshakeError::UnsupportedVersion(_)))
+            Err(Error::Handshake {
+                error: HandshakeError::UnsupportedVersion(_),
+                ..
+            })
         ),
         "{result:?}"
     );
@@ -122,7 +131,10 @@ fn duplicate_accept_with_non_utf8_value_is_refused() {
     assert!(
         matches!(
             result,
-            Err(Error::Handshake(HandshakeError::AcceptMismatch))
+            Err(Error::Handshake {
+                error: HandshakeError::AcceptMismatch,
+                ..
+            })
         ),
         "{result:?}"
     );

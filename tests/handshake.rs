@@ -156,12 +156,18 @@ fn header_injection_in_client_request_is_refused() {
         .header("X-Evil", "a\r\nInjected: yes");
     assert!(matches!(
         Connection::client(req, Config::default()),
-        Err(Error::Handshake(HandshakeError::InvalidHeader(_)))
+        Err(Error::Handshake {
+            error: HandshakeError::InvalidHeader(_),
+            ..
+        })
     ));
     let req = ClientRequest::new("ws://h/").unwrap().protocol("two words");
     assert!(matches!(
         Connection::client(req, Config::default()),
-        Err(Error::Handshake(HandshakeError::InvalidHeader(_)))
+        Err(Error::Handshake {
+            error: HandshakeError::InvalidHeader(_),
+            ..
+        })
     ));
 }
 
@@ -307,7 +313,10 @@ fn responses_missing_upgrade_or_connection_are_refused() {
         assert!(
             matches!(
                 answer(&response),
-                Err(Error::Handshake(HandshakeError::MissingHeader(_)))
+                Err(Error::Handshake {
+                    error: HandshakeError::MissingHeader(_),
+                    ..
+                })
             ),
             "{response}"
         );
@@ -319,17 +328,26 @@ fn accept_mismatch_is_refused() {
     let wrong = ok_response("").replace("{accept}", RFC_ACCEPT);
     assert!(matches!(
         answer(&wrong),
-        Err(Error::Handshake(HandshakeError::AcceptMismatch))
+        Err(Error::Handshake {
+            error: HandshakeError::AcceptMismatch,
+            ..
+        })
     ));
     let missing = ok_response("").replace("Sec-WebSocket-Accept: {accept}\r\n", "");
     assert!(matches!(
         answer(&missing),
-        Err(Error::Handshake(HandshakeError::MissingHeader(_)))
+        Err(Error::Handshake {
+            error: HandshakeError::MissingHeader(_),
+            ..
+        })
     ));
     let twice = ok_response("Sec-WebSocket-Accept: {accept}\r\n");
     assert!(matches!(
         answer(&twice),
-        Err(Error::Handshake(HandshakeError::AcceptMismatch))
+        Err(Error::Handshake {
+            error: HandshakeError::AcceptMismatch,
+            ..
+        })
     ));
 }
 
@@ -346,11 +364,11 @@ fn subprotocol_must_be_one_offered() {
 
     assert!(matches!(
         answer_offering(&["chat"], &ok_response("Sec-WebSocket-Protocol: superchat\r\n")),
-        Err(Error::Handshake(HandshakeError::UnexpectedProtocol(p))) if p == "superchat"
+        Err(Error::Handshake { error: HandshakeError::UnexpectedProtocol(p), .. }) if p == "superchat"
     ));
     assert!(matches!(
         answer_offering(&[], &ok_response("Sec-WebSocket-Protocol: chat\r\n")),
-        Err(Error::Handshake(HandshakeError::UnexpectedProtocol(p))) if p == "chat"
+        Err(Error::Handshake { error: HandshakeError::UnexpectedProtocol(p), .. }) if p == "chat"
     ));
     // The server may decline all offered protocols.
     assert!(matches!(
@@ -363,7 +381,7 @@ fn subprotocol_must_be_one_offered() {
 fn unoffered_extension_is_refused() {
     assert!(matches!(
         answer(&ok_response("Sec-WebSocket-Extensions: x-foo\r\n")),
-        Err(Error::Handshake(HandshakeError::UnexpectedExtension(e))) if e == "x-foo"
+        Err(Error::Handshake { error: HandshakeError::UnexpectedExtension(e), .. }) if e == "x-foo"
     ));
 }
 
@@ -398,9 +416,13 @@ fn non_101_answers_are_kept_with_status_and_headers() {
     ];
     for (response, status, name, value) in cases {
         match answer(response) {
-            Err(Error::Handshake(HandshakeError::Rejected {
-                status: s, headers, ..
-            })) => {
+            Err(Error::Handshake {
+                error:
+                    HandshakeError::Rejected {
+                        status: s, headers, ..
+                    },
+                ..
+            }) => {
                 assert_eq!(s, status);
                 assert_eq!(headers.get(name), Some(value), "{response}");
             }
@@ -413,11 +435,17 @@ fn non_101_answers_are_kept_with_status_and_headers() {
 fn malformed_response_is_refused() {
     assert!(matches!(
         answer("HTTP/1.1 abc Nope\r\n\r\n"),
-        Err(Error::Handshake(HandshakeError::MalformedHttp(_)))
+        Err(Error::Handshake {
+            error: HandshakeError::MalformedHttp(_),
+            ..
+        })
     ));
     assert!(matches!(
         answer("garbage\r\n\r\n"),
-        Err(Error::Handshake(HandshakeError::MalformedHttp(_)))
+        Err(Error::Handshake {
+            error: HandshakeError::MalformedHttp(_),
+            ..
+        })
     ));
 }
 
@@ -430,7 +458,13 @@ fn eof_before_the_response_is_incomplete() {
     c.receive_eof();
     let err = c.next_event().unwrap_err();
     assert!(
-        matches!(err, Error::Handshake(HandshakeError::Incomplete)),
+        matches!(
+            err,
+            Error::Handshake {
+                error: HandshakeError::Incomplete,
+                ..
+            }
+        ),
         "{err}"
     );
     assert_eq!(err.close_code(), Some(CloseCode::ABNORMAL));
@@ -490,7 +524,10 @@ fn client_response_head_limit() {
     c.receive(response_101(&key, &big).as_bytes());
     assert!(matches!(
         c.next_event(),
-        Err(Error::Handshake(HandshakeError::HeadTooLarge { max: 512 }))
+        Err(Error::Handshake {
+            error: HandshakeError::HeadTooLarge { max: 512 },
+            ..
+        })
     ));
     assert_eq!(c.ready_state(), ReadyState::Closed);
 }
@@ -565,9 +602,10 @@ fn server_refuses_to_choose_a_protocol_not_offered_and_answers_500() {
         assert!(
             matches!(
                 &err,
-                Error::Handshake(
-                    HandshakeError::ProtocolNotOffered(_) | HandshakeError::InvalidHeader(_)
-                )
+                Error::Handshake {
+                    error: HandshakeError::ProtocolNotOffered(_) | HandshakeError::InvalidHeader(_),
+                    ..
+                }
             ),
             "{err:?}"
         );
@@ -660,7 +698,7 @@ fn server_validates_requests_and_queues_the_error_status() {
         let (mut server, _) = server_with(&head);
         let err = server.accept(Accept::new()).unwrap_err();
         match &err {
-            Error::Handshake(e) => {
+            Error::Handshake { error: e, .. } => {
                 assert!(is_expected(e), "{head:?}: got {e:?}");
                 assert_eq!(e.status(), Some(status));
             }
@@ -709,7 +747,7 @@ fn server_answers_other_methods_before_the_application_sees_them() {
         let mut server = Connection::server(Config::default());
         server.receive(head.as_bytes());
         let err = server.next_event().unwrap_err();
-        let Error::Handshake(e) = &err else {
+        let Error::Handshake { error: e, .. } = &err else {
             panic!("{err:?}")
         };
         assert_eq!(e.status(), Some(status), "{e:?}");
@@ -742,7 +780,13 @@ fn a_head_upgrade_is_refused_with_the_head_of_a_400_only() {
     let (mut server, _) = server_with(&head);
     let err = server.accept(Accept::new()).unwrap_err();
     assert!(
-        matches!(err, Error::Handshake(HandshakeError::MethodNotGet(_))),
+        matches!(
+            err,
+            Error::Handshake {
+                error: HandshakeError::MethodNotGet(_),
+                ..
+            }
+        ),
         "{err:?}"
     );
     let out = String::from_utf8(drain(&mut server)).unwrap();
@@ -755,7 +799,7 @@ fn a_head_upgrade_is_refused_with_the_head_of_a_400_only() {
 fn an_accept_that_cannot_be_sent_is_answered_500_by_the_core() {
     let (mut server, _) = server_with(&rfc_request("Sec-WebSocket-Protocol: chat\r\n"));
     let err = server.accept(Accept::new().protocol("mqtt")).unwrap_err();
-    assert!(matches!(err, Error::Handshake(_)), "{err:?}");
+    assert!(matches!(err, Error::Handshake { .. }), "{err:?}");
     assert_eq!(server.ready_state(), ReadyState::Closed);
     let out = String::from_utf8(drain(&mut server)).unwrap();
     assert!(out.starts_with("HTTP/1.1 500"), "{out}");
@@ -790,7 +834,13 @@ fn malformed_request_gets_400_at_once() {
         server.receive(head.as_bytes());
         let err = server.next_event().unwrap_err();
         assert!(
-            matches!(err, Error::Handshake(HandshakeError::MalformedHttp(_))),
+            matches!(
+                err,
+                Error::Handshake {
+                    error: HandshakeError::MalformedHttp(_),
+                    ..
+                }
+            ),
             "{head:?}: {err}"
         );
         assert_eq!(server.ready_state(), ReadyState::Closed);
@@ -836,11 +886,15 @@ fn server_reject_with_403_reaches_the_client() {
 
     client.receive(&out);
     match client.next_event() {
-        Err(Error::Handshake(HandshakeError::Rejected {
-            status,
-            headers,
-            body,
-        })) => {
+        Err(Error::Handshake {
+            error:
+                HandshakeError::Rejected {
+                    status,
+                    headers,
+                    body,
+                },
+            ..
+        }) => {
             assert_eq!(status, 403);
             assert_eq!(headers.get("x-reason"), Some("origin"));
             assert_eq!(body, b"forbidden");
@@ -855,7 +909,10 @@ fn reject_refuses_an_informational_status() {
     let (mut server, _) = server_with(&rfc_request(""));
     assert!(matches!(
         server.reject(Reject::new(101)),
-        Err(Error::Handshake(HandshakeError::InvalidStatus(101)))
+        Err(Error::Handshake {
+            error: HandshakeError::InvalidStatus(101),
+            ..
+        })
     ));
     assert_eq!(server.buffered_amount(), 0);
     assert_eq!(server.ready_state(), ReadyState::Connecting);
@@ -891,7 +948,10 @@ fn plain_get_is_reported_and_can_be_answered_with_200() {
     let (mut server, _) = server_with("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
     assert!(matches!(
         server.accept(Accept::new()),
-        Err(Error::Handshake(HandshakeError::MissingHeader(_)))
+        Err(Error::Handshake {
+            error: HandshakeError::MissingHeader(_),
+            ..
+        })
     ));
     assert!(parse_head(&drain(&mut server))
         .start
@@ -979,7 +1039,10 @@ fn server_head_limit_default_64k_without_unbounded_buffering() {
     );
     assert!(matches!(
         err,
-        Error::Handshake(HandshakeError::HeadTooLarge { max: 65536 })
+        Error::Handshake {
+            error: HandshakeError::HeadTooLarge { max: 65536 },
+            ..
+        }
     ));
     assert_eq!(server.ready_state(), ReadyState::Closed);
     let head = parse_head(&drain(&mut server));
@@ -1032,7 +1095,10 @@ fn server_head_limit_configured_smaller() {
         assert!(
             matches!(
                 result,
-                Err(Error::Handshake(HandshakeError::HeadTooLarge { max: 300 }))
+                Err(Error::Handshake {
+                    error: HandshakeError::HeadTooLarge { max: 300 },
+                    ..
+                })
             ),
             "piece {piece}: {result:?}"
         );
@@ -1063,7 +1129,10 @@ fn eof_during_request_is_incomplete() {
     server.receive_eof();
     assert!(matches!(
         server.next_event(),
-        Err(Error::Handshake(HandshakeError::Incomplete))
+        Err(Error::Handshake {
+            error: HandshakeError::Incomplete,
+            ..
+        })
     ));
     assert_eq!(server.ready_state(), ReadyState::Closed);
 }
@@ -1134,7 +1203,7 @@ fn refused_at_once(head: &[u8]) -> HandshakeError {
     let mut server = Connection::server(Config::default());
     server.receive(head);
     let err = match server.next_event() {
-        Err(Error::Handshake(e)) => e,
+        Err(Error::Handshake { error: e, .. }) => e,
         other => panic!(
             "{:?}: expected a 400, got {other:?}",
             String::from_utf8_lossy(head)
@@ -1199,7 +1268,7 @@ fn a_path_refused_by_name_cannot_be_reached_in_another_form() {
         server.receive(head.as_bytes());
         match server.next_event() {
             Ok(Some(Event::Request(req))) => assert_eq!(req.path(), "/reject", "{target}"),
-            Err(Error::Handshake(e)) => assert_eq!(e.status(), Some(400), "{target}"),
+            Err(Error::Handshake { error: e, .. }) => assert_eq!(e.status(), Some(400), "{target}"),
             other => panic!("{target}: {other:?}"),
         }
     }
@@ -1371,7 +1440,13 @@ fn client_refuses_a_bare_lf_response_at_once() {
         c.receive(response.as_bytes());
         let err = c.next_event().unwrap_err();
         assert!(
-            matches!(err, Error::Handshake(HandshakeError::MalformedHttp(_))),
+            matches!(
+                err,
+                Error::Handshake {
+                    error: HandshakeError::MalformedHttp(_),
+                    ..
+                }
+            ),
             "{response:?}: {err}"
         );
         assert_eq!(c.ready_state(), ReadyState::Closed);
@@ -1386,7 +1461,10 @@ fn client_refuses_a_bare_lf_response_at_once() {
 fn a_refusal_keeps_its_body_bounded() {
     use rfc6455::handshake::MAX_REJECTED_BODY;
     let rejected = |c: &mut Connection| match c.next_event() {
-        Err(Error::Handshake(HandshakeError::Rejected { status, body, .. })) => (status, body),
+        Err(Error::Handshake {
+            error: HandshakeError::Rejected { status, body, .. },
+            ..
+        }) => (status, body),
         other => panic!("{other:?}"),
     };
     let fresh = || pending_client(ClientRequest::new("ws://h/").unwrap(), Config::default()).0;

@@ -128,7 +128,7 @@ fn a_slow_handshake_is_cut_off_at_the_deadline_not_per_byte() {
         .handshake_timeout(Duration::from_millis(700))
         .accept(stream);
     let elapsed = started.elapsed();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert!(
         elapsed >= Duration::from_millis(650) && elapsed < Duration::from_millis(2000),
         "{elapsed:?}"
@@ -157,7 +157,7 @@ fn a_peer_that_never_reads_hits_the_buffered_amount_cap() {
         let err = loop {
             match ws.send_binary(&message) {
                 Ok(()) => sent += 1,
-                Err(Error::Timeout(_)) => {} // the write timed out; the message stays queued
+                Err(Error::Timeout { .. }) => {} // the write timed out; the message stays queued
                 Err(e) => break e,
             }
             max_buffered = max_buffered.max(ws.buffered_amount());
@@ -189,7 +189,7 @@ fn heartbeat_drops_a_silent_peer_and_keeps_a_live_one() {
     });
     let mut silent = common::raw::client(addr);
     let (err, elapsed, event) = server.join().unwrap();
-    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     assert!(
         elapsed >= Duration::from_millis(380) && elapsed < Duration::from_secs(3),
         "{elapsed:?}"
@@ -222,7 +222,7 @@ fn heartbeat_drops_a_silent_peer_and_keeps_a_live_one() {
         match client.next_event() {
             Ok(Some(rfc6455::Event::Ping(_))) => pings_answered += 1,
             Ok(other) => panic!("unexpected {other:?}"),
-            Err(Error::Timeout(_)) => {} // our own read timeout
+            Err(Error::Timeout { .. }) => {} // our own read timeout
             Err(e) => panic!("{e}"),
         }
     }
@@ -391,7 +391,7 @@ fn blocking_heartbeat_releases_large_buffers_of_an_idle_connection() {
         .unwrap();
     client.send_binary(&vec![7u8; 1 << 20]).unwrap();
     let (after_message, idle, err) = server.join().unwrap();
-    assert!(matches!(&err, Error::Timeout(_)), "{err:?}");
+    assert!(matches!(&err, Error::Timeout { .. }), "{err:?}");
     assert!(
         after_message >= 1 << 20,
         "kept after the message: {after_message}"
@@ -555,7 +555,7 @@ fn a_message_trickled_a_byte_at_a_time_is_cut_off_at_the_message_timeout() {
         ("fragmented", fragmented),
     ] {
         let (err, elapsed, code, back) = trickle(head, limit);
-        assert!(matches!(err, Error::Timeout(_)), "{name}: {err:?}");
+        assert!(matches!(err, Error::Timeout { .. }), "{name}: {err:?}");
         assert!(
             elapsed >= limit && elapsed < limit * 4,
             "{name}: cut off after {elapsed:?}"
@@ -603,7 +603,7 @@ fn a_peer_that_floods_pings_and_never_reads_cannot_block_a_send_forever() {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(20) && flooder.write_all(&burst).is_ok() {}
     let (err, elapsed, buffered) = server.join().unwrap();
-    assert!(matches!(&err, Error::Timeout(_)), "{err:?}");
+    assert!(matches!(&err, Error::Timeout { .. }), "{err:?}");
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
     // Answers wait, bounded by the buffered-amount cap.
     assert!(
@@ -640,9 +640,13 @@ fn serve_caps_the_connections_and_answers_one_too_many_with_503() {
     let mut second = connect().unwrap();
     for _ in 0..3 {
         match connect() {
-            Err(Error::Handshake(rfc6455::HandshakeError::Rejected {
-                status, headers, ..
-            })) => {
+            Err(Error::Handshake {
+                error:
+                    rfc6455::HandshakeError::Rejected {
+                        status, headers, ..
+                    },
+                ..
+            }) => {
                 assert_eq!(status, 503);
                 assert_eq!(headers.get("Retry-After"), Some("1"));
             }

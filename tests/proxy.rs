@@ -203,7 +203,8 @@ fn a_proxy_refusal_carries_its_status() {
         assert_eq!(got, Some(status));
         assert!(
             text.contains(&format!("proxy 127.0.0.1:{proxy_port}"))
-                && text.contains(&format!("refused the tunnel to 127.0.0.1:9: {status}")),
+                && text.contains(&format!("refused the tunnel to 127.0.0.1:9: {status}"))
+                && text.ends_with("(connecting to ws://127.0.0.1:9/)"),
             "{text}"
         );
         proxy.join().unwrap();
@@ -257,7 +258,7 @@ fn a_proxy_that_drops_the_tunnel() {
         .handshake_timeout(LIMIT)
         .connect();
     assert!(
-        matches!(result, Err(Error::Handshake(_) | Error::Io(_))),
+        matches!(result, Err(Error::Handshake { .. } | Error::Io(_))),
         "{result:?}"
     );
     proxy.join().unwrap();
@@ -293,7 +294,11 @@ fn a_silent_proxy_is_bounded_by_the_handshake_timeout() {
         .proxy(&format!("127.0.0.1:{proxy_port}"))
         .handshake_timeout(Duration::from_millis(300))
         .connect();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(
+        matches!(&result, Err(e @ Error::Timeout { .. })
+            if e.to_string() == "timed out: opening handshake (proxy CONNECT) with ws://127.0.0.1:9/"),
+        "{result:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(3));
     drop(result);
     proxy.join().unwrap();

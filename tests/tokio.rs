@@ -134,10 +134,10 @@ async fn server_initiated_close_and_rejection() {
         let refused = rfc6455::tokio::connect(&format!("{url}/reject")).await;
         assert!(matches!(
             refused,
-            Err(Error::Handshake(HandshakeError::Rejected {
-                status: 403,
+            Err(Error::Handshake {
+                error: HandshakeError::Rejected { status: 403, .. },
                 ..
-            }))
+            })
         ));
         let mut ws = rfc6455::tokio::connect(&url).await.unwrap();
         assert_eq!(ws.recv().await.unwrap(), Some(Message::from("welcome")));
@@ -418,7 +418,7 @@ async fn heartbeat_drops_a_silent_peer() {
         Ok(Some(rfc6455::Event::Ping(payload))) => assert!(payload.is_empty()),
         other => panic!("expected the heartbeat's ping first, got {other:?}"),
     }
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
     let event = event.unwrap();
     assert!(!event.was_clean);
@@ -487,7 +487,7 @@ async fn handshake_timeout_cuts_off_a_trickling_client() {
     })
     .await
     .unwrap();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 }
 
@@ -500,15 +500,92 @@ async fn client_handshake_timeout() {
         tokio::time::sleep(LIMIT).await;
         drop(stream);
     });
+    let url = format!("{url}/quiet?room=1");
     let result = timeout(
         LIMIT,
-        ClientBuilder::new(url)
+        ClientBuilder::new(url.as_str())
             .handshake_timeout(Duration::from_millis(200))
             .connect(),
     )
     .await
     .unwrap();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, Error::Timeout { url: Some(u), .. } if *u == url),
+        "{err:?}"
+    );
+    assert_eq!(err.url(), Some(url.as_str()));
+    assert_eq!(
+        err.to_string(),
+        format!("timed out: opening handshake with {url}")
+    );
+}
+
+#[tokio::test]
+async fn a_client_rejection_names_the_url_and_status() {
+    let (listener, url) = listen().await;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let _ = ServerBuilder::new()
+            .accept_with(stream, |_| Err(Reject::new(403).body("go away")))
+            .await;
+    });
+    let url = format!("{url}/private");
+    let err = timeout(LIMIT, rfc6455::tokio::connect(&url))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Handshake {
+                error: HandshakeError::Rejected { status: 403, .. },
+                url: Some(u),
+            } if *u == url
+        ),
+        "{err:?}"
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&format!("handshake with {url} failed: ")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("HTTP 403") && shown.contains("go away"),
+        "{shown}"
+    );
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_tcp_connect_names_the_url() {
+    // A port bound and closed again: nothing listens there.
+    let url = {
+        let (listener, url) = listen().await;
+        drop(listener);
+        format!("{url}/gone")
+    };
+    let err = timeout(LIMIT, rfc6455::tokio::connect(&url))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(&err, Error::Io(_)), "{err:?}");
+    assert!(err.to_string().contains(&url), "{err}");
+}
+
+#[tokio::test]
+async fn a_password_in_the_url_never_shows_in_an_error() {
+    // Refused before any connection is tried: nothing listens.
+    let err = rfc6455::tokio::connect("ws://user:secret@127.0.0.1:9/")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidUrl(_)), "{err:?}");
+    let (shown, debug) = (err.to_string(), format!("{err:?}"));
+    assert!(
+        !shown.contains("secret") && !debug.contains("secret"),
+        "{shown}"
+    );
+    assert!(shown.contains("credentials"), "{shown}");
 }
 
 #[tokio::test]
@@ -528,7 +605,7 @@ async fn close_timeout_ends_a_peer_that_never_replies() {
         .unwrap();
     ws.close(1000, "bye").await.unwrap();
     let result = timeout(LIMIT, ws.recv()).await.unwrap();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert_eq!(ws.ready_state(), ReadyState::Closed);
     assert!(!ws.close_event().unwrap().was_clean);
     server.abort();
@@ -1080,7 +1157,7 @@ async fn message_timeout_fails_a_trickled_message_with_1008() {
     })
     .await
     .unwrap();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
     assert!(elapsed < Duration::from_millis(900), "{elapsed:?}");
     let event = event.unwrap();
@@ -1108,7 +1185,9 @@ async fn write_timeout_ends_a_send_to_a_peer_that_stops_reading() {
             .accept(stream)
             .await
             .unwrap();
-        let chunk = vec![0u8; 256 * 1024];
+        // Incompressible, so that the sends fill the sockets with
+        // permessage-deflate negotiated too.
+        let chunk = common::incompressible(256 * 1024, 0);
         let mut sent = 0usize;
         let error = loop {
             match ws.send(chunk.clone()).await {
@@ -1132,7 +1211,7 @@ async fn write_timeout_ends_a_send_to_a_peer_that_stops_reading() {
         .await
         .unwrap();
     let (error, sent, event, state, after) = timeout(LIMIT, server).await.unwrap().unwrap();
-    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
     // What the kernel's buffers took before the sends stalled.
     assert!(sent > 0, "{sent}");
     let event = event.unwrap();
@@ -1185,7 +1264,7 @@ async fn write_timeout_ends_recv_when_its_echoes_cannot_go_out() {
         while client.send(chunk.clone()).await.is_ok() {}
     });
     let (error, echoed, event) = timeout(LIMIT, server).await.unwrap().unwrap();
-    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
     assert!(echoed > 0);
     let event = event.unwrap();
     assert_eq!(event.code, CloseCode::ABNORMAL);
@@ -1221,7 +1300,7 @@ async fn heartbeat_follows_the_socket_into_another_task() {
         .await
         .unwrap();
     let (result, event) = timeout(LIMIT, server).await.unwrap().unwrap();
-    assert!(matches!(result, Err(Error::Timeout(_))), "{result:?}");
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
     assert_eq!(event.unwrap().code, CloseCode::ABNORMAL);
 }
 

@@ -155,7 +155,7 @@ fuzz_target!(|input: &[u8]| {
                 done = conn.ready_state() == ReadyState::Closed;
             }
             Ok(Some(other)) => panic!("client got {other:?}"),
-            Err(Error::Handshake(e)) => {
+            Err(Error::Handshake { error: e, .. }) => {
                 assert_eq!(conn.ready_state(), ReadyState::Closed);
                 assert!(
                     conn.output().is_empty(),
@@ -201,12 +201,15 @@ fuzz_target!(|input: &[u8]| {
         if end.is_some() {
             // A refusal whose body was still being read is reported at the
             // end of the input.
-            assert!(matches!(conn.next_event(), Err(Error::Handshake(_))));
+            assert!(matches!(conn.next_event(), Err(Error::Handshake { .. })));
         } else {
             assert!(bare.is_none() && data.len() <= 4096);
             assert!(matches!(
                 conn.next_event(),
-                Err(Error::Handshake(HandshakeError::Incomplete))
+                Err(Error::Handshake {
+                    error: HandshakeError::Incomplete,
+                    ..
+                })
             ));
         }
         assert!(conn.output().is_empty());

@@ -182,7 +182,7 @@ fuzz_target!(|input: &[u8]| {
                             assert!(conn.protocol().is_none());
                             opened_at = end;
                         }
-                        Err(Error::Handshake(e)) => {
+                        Err(Error::Handshake { error: e, .. }) => {
                             let status = e.status().expect("a server-side error has a status");
                             assert!((400..500).contains(&status), "{e:?}");
                             assert_eq!(status_of(&take_output(&mut conn)), status);
@@ -196,7 +196,7 @@ fuzz_target!(|input: &[u8]| {
                     }
                 }
                 Ok(Some(other)) => panic!("server got {other:?}"),
-                Err(Error::Handshake(e)) => {
+                Err(Error::Handshake { error: e, .. }) => {
                     let status = e.status().expect("status");
                     match e {
                         HandshakeError::HeadTooLarge { max } => {
@@ -249,7 +249,10 @@ fuzz_target!(|input: &[u8]| {
         assert!(end.is_none() && bare.is_none() && data.len() <= MAX_HEAD);
         conn.receive_eof();
         match conn.next_event() {
-            Err(Error::Handshake(HandshakeError::Incomplete)) => {}
+            Err(Error::Handshake {
+                error: HandshakeError::Incomplete,
+                ..
+            }) => {}
             other => panic!("EOF while connecting: {other:?}"),
         }
         assert_eq!(status_of(&take_output(&mut conn)), 400);

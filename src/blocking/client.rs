@@ -1,6 +1,5 @@
 //! Opening a client connection.
 
-use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
 #[cfg(feature = "tls")]
 use std::sync::Arc;
@@ -168,21 +167,25 @@ impl ClientBuilder {
     /// handshake timeout) when it refuses. On success the 101 response is
     /// kept: [`WebSocket::response`]. Without
     /// the `tls` feature, a `wss://` URL fails with [`Error::TlsNotEnabled`].
+    ///
+    /// Every error names the URL: [`Error::Timeout`] and
+    /// [`Error::Handshake`] carry it ([`Error::url`]), an I/O error's or a
+    /// proxy's message says it, a TLS error names the host.
+    ///
+    /// ```
+    /// // A listener that accepts and never answers.
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let url = format!("ws://{}/chat", listener.local_addr()?);
+    /// let err = rfc6455::blocking::ClientBuilder::new(url.as_str())
+    ///     .handshake_timeout(std::time::Duration::from_millis(50))
+    ///     .connect()
+    ///     .unwrap_err();
+    /// assert_eq!(err.url(), Some(url.as_str()));
+    /// assert_eq!(err.to_string(), format!("timed out: opening handshake with {url}"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn connect(&self) -> Result<WebSocket<Stream>, Error> {
-        self.try_connect().map_err(|e| self.naming_url(e))
-    }
-
-    /// An I/O error says which URL it failed to reach (its kind kept, for
-    /// callers who match on it); the other errors already name their peer
-    /// (TLS, proxy) or are about the URL itself.
-    fn naming_url(&self, e: Error) -> Error {
-        match e {
-            Error::Io(io) => Error::Io(io::Error::new(
-                io.kind(),
-                format!("{}: {io}", self.target.url),
-            )),
-            other => other,
-        }
+        self.try_connect().map_err(|e| self.target.naming_url(e))
     }
 
     fn try_connect(&self) -> Result<WebSocket<Stream>, Error> {
@@ -200,7 +203,7 @@ impl ClientBuilder {
         if let Some(proxy) = &proxy {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Error::Timeout("opening handshake (proxy CONNECT)"));
+                return Err(Error::timeout("opening handshake (proxy CONNECT)"));
             }
             stream.set_read_timeout(Some(left))?;
             stream.set_write_timeout(Some(left))?;
@@ -279,6 +282,7 @@ impl ClientBuilder {
         let request = self.target.request()?;
         let deadline = Instant::now() + self.timeouts.handshake;
         self.handshake(stream, request, deadline)
+            .map_err(|e| self.target.naming_url(e))
     }
 
     fn handshake<S: Transport>(

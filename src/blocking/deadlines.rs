@@ -197,7 +197,7 @@ pub(crate) fn write_queued<W: Write>(
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) if timed && is_timeout(&e) => {
-                return Err(Error::Timeout(
+                return Err(Error::timeout(
                     "write: the peer did not take the bytes within the write timeout",
                 ))
             }

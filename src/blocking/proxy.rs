@@ -5,6 +5,7 @@ use std::io::{self, Read, Write};
 
 use base64::Engine;
 
+use crate::error::redact_url as redact;
 use crate::Error;
 
 /// An answer from the proxy longer than this is not a proxy's answer.
@@ -183,7 +184,7 @@ impl Proxy {
     fn io_error(&self, e: io::Error) -> Error {
         match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                Error::Timeout("opening handshake (proxy CONNECT)")
+                Error::timeout("opening handshake (proxy CONNECT)")
             }
             _ => Error::Io(e),
         }
@@ -195,17 +196,6 @@ fn authority(host: &str, port: u16) -> String {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
-    }
-}
-
-/// The URL with its credentials hidden.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}…@{}", &url[..scheme + 3], &url[at + 1..])
-        }
-        (None, Some(at)) => format!("…@{}", &url[at + 1..]),
-        _ => url.to_string(),
     }
 }
 

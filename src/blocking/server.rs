@@ -380,7 +380,7 @@ impl ServerBuilder {
 fn must_be_websocket<S>(outcome: Outcome<S>) -> Result<WebSocket<S>, Error> {
     match outcome {
         Outcome::WebSocket(ws) => Ok(ws),
-        Outcome::Answered { status, .. } => Err(Error::Handshake(HandshakeError::Rejected {
+        Outcome::Answered { status, .. } => Err(Error::from(HandshakeError::Rejected {
             status,
             headers: Headers::default(),
             body: Vec::new(),

@@ -363,7 +363,7 @@ impl<S: Transport> WebSocket<S> {
                 return e;
             }
         }
-        Error::Timeout("opening handshake")
+        Error::timeout("opening handshake")
     }
 
     pub(crate) fn connection_mut(&mut self) -> &mut Connection {
@@ -403,7 +403,7 @@ impl<S: Transport> WebSocket<S> {
             Due::MessageTooSlow => return Err(self.message_too_slow()),
             Due::PingUnanswered => {
                 self.mark_abnormal();
-                return Err(Error::Timeout(PING_UNANSWERED));
+                return Err(Error::timeout(PING_UNANSWERED));
             }
             Due::Ping => {
                 if self.conn.ready_state() == ReadyState::Open {
@@ -452,7 +452,7 @@ impl<S: Transport> WebSocket<S> {
             // The caller's read timeout: nothing is lost, the connection
             // stays open.
             Err(e) if self.deadlines.read_timeout.is_some() && is_timeout(&e) => {
-                Err(Error::Timeout(READ_TIMED_OUT))
+                Err(Error::timeout(READ_TIMED_OUT))
             }
             Err(e) => Err(self.io_failure(e.into())),
         }
@@ -470,7 +470,7 @@ impl<S: Transport> WebSocket<S> {
             self.close_event = Some(CloseEvent::abnormal(CloseCode::POLICY_VIOLATION));
             let _ = self.stream.shutdown();
         }
-        Error::Timeout(MESSAGE_TOO_SLOW)
+        Error::timeout(MESSAGE_TOO_SLOW)
     }
 
     /// Reads into the connection: once, or for the rest of a large frame
@@ -534,7 +534,7 @@ impl<S: Transport> WebSocket<S> {
     fn io_failure(&mut self, e: Error) -> Error {
         let retryable = match &e {
             Error::Io(io) => is_timeout(io),
-            Error::Timeout(_) => true,
+            Error::Timeout { .. } => true,
             _ => false,
         };
         if !retryable {

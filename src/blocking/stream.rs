@@ -509,7 +509,7 @@ where
     while conn.is_handshaking() {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         if left.is_zero() {
-            return Err(Error::Timeout("opening handshake (TLS)"));
+            return Err(Error::timeout("opening handshake (TLS)"));
         }
         tcp.set_read_timeout(Some(left))?;
         tcp.set_write_timeout(Some(left))?;
@@ -528,7 +528,7 @@ where
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                return Err(Error::Timeout("opening handshake (TLS)"))
+                return Err(Error::timeout("opening handshake (TLS)"))
             }
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                 return Err(Error::Tls(TlsError::new(peer, TlsErrorKind::Closed, "")))

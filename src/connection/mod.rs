@@ -412,7 +412,7 @@ impl Connection {
             }
         }
         self.closed(true);
-        Error::Handshake(err)
+        Error::from(err)
     }
 
     /// Transition: the peer broke the protocol (section 7.1.7): queue a

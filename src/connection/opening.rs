@@ -160,7 +160,7 @@ impl Connection {
             Ok(bytes) => bytes,
             Err(e) => {
                 self.reject(Reject::new(500))?;
-                return Err(Error::Handshake(e));
+                return Err(Error::from(e));
             }
         };
         self.output.extend(&bytes);

@@ -4,7 +4,7 @@
 use super::{
     accept_key, check_header, head_complete, write_headers, HandshakeError, Headers, MAX_HEADERS,
 };
-use crate::error::Error;
+use crate::error::{redact_url, Error};
 
 /// What a client asks for: the URL's host, port and resource, plus the
 /// optional `Origin`, subprotocols and extra headers.
@@ -36,7 +36,8 @@ impl ClientRequest {
     /// bracketed IPv6 literal), optional port (default 80 or 443), path and
     /// query. A fragment (`#...`) or credentials in the URL are errors.
     pub fn new(url: &str) -> Result<Self, Error> {
-        let bad = |why: &str| Error::InvalidUrl(format!("{url:?}: {why}"));
+        // The URL as shown in the error: a password in it stays out.
+        let bad = |why: &str| Error::InvalidUrl(format!("{:?}: {why}", redact_url(url)));
         let (secure, rest) = match url.split_once("://") {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("ws") => (false, rest),
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("wss") => (true, rest),

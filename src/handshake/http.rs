@@ -198,10 +198,10 @@ impl TryFrom<&::http::Request<()>> for ClientRequest {
     fn try_from(request: &::http::Request<()>) -> Result<Self, Error> {
         if request.method() != Method::GET {
             let method = request.method().as_str().to_owned();
-            return Err(Error::Handshake(HandshakeError::MethodNotGet(method)));
+            return Err(Error::from(HandshakeError::MethodNotGet(method)));
         }
         if request.version() != Version::HTTP_11 {
-            return Err(Error::Handshake(not_http1(request.version())));
+            return Err(Error::from(not_http1(request.version())));
         }
         let uri = request.uri();
         let scheme = match uri.scheme_str() {
@@ -223,7 +223,7 @@ impl TryFrom<&::http::Request<()>> for ClientRequest {
                 "upgrade" | "connection" | "sec-websocket-key" => client,
                 "host" if text.trim().eq_ignore_ascii_case(&client.host_header()) => client,
                 "host" => {
-                    return Err(Error::Handshake(HandshakeError::InvalidHost(format!(
+                    return Err(Error::from(HandshakeError::InvalidHost(format!(
                         "{text:?} is not the URI's {:?}",
                         client.host_header()
                     ))))
@@ -231,9 +231,7 @@ impl TryFrom<&::http::Request<()>> for ClientRequest {
                 "sec-websocket-version" if text.trim() == "13" => client,
                 "sec-websocket-version" => {
                     let version = Some(text.to_owned());
-                    return Err(Error::Handshake(HandshakeError::UnsupportedVersion(
-                        version,
-                    )));
+                    return Err(Error::from(HandshakeError::UnsupportedVersion(version)));
                 }
                 "sec-websocket-protocol" => text
                     .split(',')

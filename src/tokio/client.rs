@@ -148,7 +148,33 @@ impl ClientBuilder {
     /// assert!(ws.get_ref().is_tls());
     /// # Ok(()) }
     /// ```
+    ///
+    /// Every error names the URL: [`Error::Timeout`] and
+    /// [`Error::Handshake`] carry it ([`Error::url`]), an I/O error's
+    /// message says it, a TLS error names the host.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// // A listener that accepts and never answers.
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let url = format!("ws://{}/chat", listener.local_addr()?);
+    /// let err = rfc6455::tokio::ClientBuilder::new(url.as_str())
+    ///     .handshake_timeout(std::time::Duration::from_millis(50))
+    ///     .connect()
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.url(), Some(url.as_str()));
+    /// assert_eq!(err.to_string(), format!("timed out: opening handshake with {url}"));
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(&self) -> Result<WebSocket<Stream>, Error> {
+        self.try_connect()
+            .await
+            .map_err(|e| self.target.naming_url(e))
+    }
+
+    async fn try_connect(&self) -> Result<WebSocket<Stream>, Error> {
         let request = self.target.request()?;
         if request.is_secure() && !cfg!(feature = "tls") {
             return Err(Error::TlsNotEnabled);
@@ -157,7 +183,7 @@ impl ClientBuilder {
         let stream = match self.connect_timeout {
             Some(limit) => match ::tokio::time::timeout(limit, connecting).await {
                 Ok(stream) => stream?,
-                Err(_) => return Err(Error::Timeout("TCP connect")),
+                Err(_) => return Err(Error::timeout("TCP connect")),
             },
             None => connecting.await?,
         };
@@ -166,7 +192,7 @@ impl ClientBuilder {
         let stream = if request.is_secure() {
             match timeout_at(deadline, self.tls_handshake(stream, request.host())).await {
                 Ok(stream) => stream?,
-                Err(_) => return Err(Error::Timeout("opening handshake (TLS)")),
+                Err(_) => return Err(Error::timeout("opening handshake (TLS)")),
             }
         } else {
             Stream::Plain(stream)
@@ -213,7 +239,9 @@ impl ClientBuilder {
     {
         let request = self.target.request()?;
         let deadline = Instant::now() + self.timeouts.handshake;
-        self.handshake(stream, request, deadline).await
+        self.handshake(stream, request, deadline)
+            .await
+            .map_err(|e| self.target.naming_url(e))
     }
 
     async fn handshake<S>(
@@ -234,7 +262,7 @@ impl ClientBuilder {
         };
         match timeout_at(deadline, handshake).await {
             Ok(result) => result?,
-            Err(_) => return Err(Error::Timeout("opening handshake")),
+            Err(_) => return Err(Error::timeout("opening handshake")),
         }
         ws.opened(&self.timeouts, self.write_timeout);
         Ok(ws)

@@ -190,7 +190,7 @@ impl ServerBuilder {
         let deadline = Instant::now() + self.timeouts.handshake;
         let stream = match timeout_at(deadline, self.tls_handshake(stream)).await {
             Ok(stream) => stream?,
-            Err(_) => return Err(Error::Timeout("opening handshake (TLS)")),
+            Err(_) => return Err(Error::timeout("opening handshake (TLS)")),
         };
         let mut ws = WebSocket::from_connection(stream, Connection::server(self.config.clone()));
         let handshake = async {
@@ -203,7 +203,7 @@ impl ServerBuilder {
                 Ok(accept) => ws.connection_mut().accept(accept),
                 Err(reject) => {
                     let status = reject.status();
-                    ws.connection_mut().reject(reject).and(Err(Error::Handshake(
+                    ws.connection_mut().reject(reject).and(Err(Error::from(
                         HandshakeError::Rejected {
                             status,
                             headers: Headers::default(),
@@ -218,7 +218,7 @@ impl ServerBuilder {
         };
         match timeout_at(deadline, handshake).await {
             Ok(result) => result?,
-            Err(_) => return Err(Error::Timeout("opening handshake")),
+            Err(_) => return Err(Error::timeout("opening handshake")),
         }
         ws.opened(&self.timeouts, self.write_timeout);
         Ok(ws)

@@ -165,7 +165,7 @@ impl<S: Split> Reader<S> {
             Due::MessageTooSlow => return Err(self.message_too_slow()),
             Due::PingUnanswered => {
                 self.mark_abnormal();
-                return Err(Error::Timeout(PING_UNANSWERED));
+                return Err(Error::timeout(PING_UNANSWERED));
             }
             Due::Ping => {
                 let sent = lock_unless_held(&self.shared).map(|mut shared| {
@@ -228,7 +228,7 @@ impl<S: Split> Reader<S> {
             // A clock's turn, or the lock's: the next call acts on it.
             Err(e) if is_timeout(&e) && polling => Ok(()),
             Err(e) if is_timeout(&e) && self.deadlines.clock_due(Instant::now()) => Ok(()),
-            Err(e) if is_timeout(&e) => Err(Error::Timeout(READ_TIMED_OUT)),
+            Err(e) if is_timeout(&e) => Err(Error::timeout(READ_TIMED_OUT)),
             Err(e) => {
                 self.mark_abnormal();
                 Err(e.into())
@@ -257,7 +257,7 @@ impl<S: Split> Reader<S> {
             self.close_event = Some(CloseEvent::abnormal(CloseCode::POLICY_VIOLATION));
             self.shut();
         }
-        Error::Timeout(MESSAGE_TOO_SLOW)
+        Error::timeout(MESSAGE_TOO_SLOW)
     }
 
     fn mark_abnormal(&mut self) {

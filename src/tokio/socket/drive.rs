@@ -31,7 +31,7 @@ const FALLBACK_LEN: usize = 4 * 1024;
 const DIRECT_READ: usize = 4 * 1024;
 
 fn write_timed_out() -> Error {
-    Error::Timeout("the peer took none of the queued output within the write timeout")
+    Error::timeout("the peer took none of the queued output within the write timeout")
 }
 
 thread_local! {
@@ -278,7 +278,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                         .close(CloseCode::POLICY_VIOLATION, "message took too long");
                     return Err((
                         CloseCode::POLICY_VIOLATION,
-                        Error::Timeout("a message did not arrive within the message timeout"),
+                        Error::timeout("a message did not arrive within the message timeout"),
                     ));
                 }
                 at(started + limit);
@@ -291,7 +291,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 if hb.ping_sent.is_some() {
                     return Err((
                         CloseCode::ABNORMAL,
-                        Error::Timeout("no answer to a heartbeat ping"),
+                        Error::timeout("no answer to a heartbeat ping"),
                     ));
                 }
                 hb.ping_sent = Some(now);
@@ -314,7 +314,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         if now >= due {
             return Err((
                 CloseCode::ABNORMAL,
-                Error::Timeout("no close frame from the peer within the close timeout"),
+                Error::timeout("no close frame from the peer within the close timeout"),
             ));
         }
         Ok(due)
