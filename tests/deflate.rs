@@ -533,7 +533,10 @@ fn inflated_text_is_checked_as_it_inflates() {
 
 #[test]
 fn inflated_text_in_one_frame_is_checked_whole() {
-    for bad in [&b"\xff after nothing"[..], b"ends inside a code point \xe2\x82"] {
+    for bad in [
+        &b"\xff after nothing"[..],
+        b"ends inside a code point \xe2\x82",
+    ] {
         let (mut client, _server) =
             deflate_pair(DeflateConfig::default(), DeflateConfig::default());
         let mut compressor = Compress::new(Compression::default(), false);

@@ -203,10 +203,7 @@ impl Inflater {
                 } else {
                     out.len().max(INFLATE_STEP)
                 };
-                let room = limit
-                    .saturating_add(1)
-                    .saturating_sub(out.len())
-                    .min(step);
+                let room = limit.saturating_add(1).saturating_sub(out.len()).min(step);
                 if room == 0 {
                     return Err(InflateError::TooBig);
                 }
