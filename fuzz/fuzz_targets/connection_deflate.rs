@@ -661,10 +661,10 @@ impl Stream {
                 let ping = input.byte() & 1 != 0 && k > 1;
                 self.send_message(&frames, ping);
             }
-            // A zip bomb: up to 128 KiB of one byte, a few hundred bytes
-            // compressed.
+            // A zip bomb: up to 64 KiB (twice the largest limit) of one
+            // byte, a few hundred bytes compressed.
             2 => {
-                let len = (input.byte() as usize % 128 + 1) << 10;
+                let len = (input.byte() as usize % 64 + 1) << 10;
                 let data = vec![if text { b'a' } else { 0 }; len];
                 let frames = self.compressed_frames(input, &data, text, k, variant);
                 self.send_message(&frames, false);
