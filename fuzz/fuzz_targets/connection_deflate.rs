@@ -23,7 +23,9 @@
 //!   12..=15 absent too, except that a client's offer then carries a bare
 //!   `client_max_window_bits`.
 //! - level_n: low nibble the peer's compression level (mod 10), high
-//!   nibble `n % 8 + 1` piece sizes, used in turn as in connection_split.
+//!   nibble `n % 8 + 1` piece sizes, used in turn as in connection_split
+//!   (for the first 2048 pieces; the rest of the stream goes in 16 KiB
+//!   pieces).
 //! - ops, each an opcode byte and its arguments (see [`Stream::op`]).
 #![no_main]
 
@@ -38,6 +40,7 @@ use rfc6455_fuzz::{
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 const RSV1: u8 = 0b100;
 const MAX_OPS: usize = 48;
+const MAX_PIECES: usize = 2048;
 
 fn piece_size(b: u8) -> usize {
     if b < 0xf0 {
@@ -869,14 +872,27 @@ fuzz_target!(|data: &[u8]| {
     // partial frame and the piece after it (twice, for growth), a
     // fragmented message, the inflate buffer (at most one byte past the
     // message limit), an idle output buffer and reading ahead.
-    let max_piece = sizes.iter().map(|&b| piece_size(b)).max().unwrap();
+    // The ops make a wire many times the input (repeated content, bombs):
+    // past `MAX_PIECES` pieces the rest goes in 16 KiB ones, which keeps
+    // each run short (a piece costs a drain and a buffer check).
+    let piece = |i: usize| {
+        if i < MAX_PIECES {
+            piece_size(sizes[i % sizes.len()])
+        } else {
+            16 << 10
+        }
+    };
+    let mut max_piece = sizes.iter().map(|&b| piece_size(b)).max().unwrap();
+    if wire.len() > MAX_PIECES {
+        max_piece = max_piece.max(16 << 10);
+    }
     let bound = 2 * (max_frame + 14 + max_piece) + 2 * (max_message + 1) + (96 << 10);
     let mut events_split = Vec::new();
     let mut error_split = None;
     let mut out_split = Vec::new();
     let (mut pos, mut i) = (0, 0);
     while pos < wire.len() {
-        let end = (pos + piece_size(sizes[i % sizes.len()])).min(wire.len());
+        let end = (pos + piece(i)).min(wire.len());
         i += 1;
         let mut piece = &wire[pos..end];
         pos = end;
