@@ -120,6 +120,31 @@ def main():
     big = frame(2, bytes(i % 251 for i in range(5000)), mask=MASK)
     write("connection_split", "server_5000_byte_frame_1k_pieces", bytes([2, 0, 0xF0]) + big)
 
+    # connection_deflate: flags, window bits, level/n, sizes..., ops (see
+    # the target's doc comment for each op's arguments).
+    chat = b'{"user":"ada","text":"hello there, hello again"}'
+    def op_compressed(text, k, payload, cuts=b"", ping=0, bytewise=False, long=False):
+        o = (1 if long else 0) | (0x10 if text else 0) | (0x20 if bytewise else 0) | ((k - 1) << 6)
+        return bytes([o, len(payload)]) + payload + cuts + bytes([ping])
+    def header(client, snct, cnct, server_bits, client_bits, limits=0, level=6, sizes=b"\xff", extra=0):
+        flags = (1 if client else 0) | (2 if snct else 0) | (4 if cnct else 0) | (limits << 4) | extra
+        return bytes([flags, server_bits | (client_bits << 4), level | ((len(sizes) - 1) << 4)]) + sizes
+    hello = op_compressed(True, 1, chat)
+    for role, client in (("server", False), ("client", True)):
+        write("connection_deflate", f"{role}_takeover_15", header(client, False, False, 8, 12) + hello + hello + bytes([0x29]))
+        write("connection_deflate", f"{role}_no_takeover_9_8", header(client, True, True, 1, 0, sizes=b"\x00\x05") + hello + hello)
+        write("connection_deflate", f"{role}_fragments_ping_bytewise", header(client, False, True, 4, 7, limits=3, extra=64)
+              + op_compressed(True, 3, chat * 2, cuts=b"\x40\xa0", ping=1, bytewise=True) + hello)
+        # A zip bomb: 64 KiB of zeroes in a few hundred bytes.
+        write("connection_deflate", f"{role}_bomb", header(client, False, False, 7, 7) + hello + bytes([0x02, 63]))
+    write("connection_deflate", "server_plain_and_compressed", header(False, False, False, 2, 2, limits=1, level=0)
+          + bytes([0x13, len(chat)]) + chat + b"\x00" + hello + bytes([0x04, 3]) + b"abc")
+    write("connection_deflate", "server_rsv1_ping", header(False, False, False, 8, 8) + hello + bytes([0x24, 2]) + b"hi")
+    write("connection_deflate", "client_rsv1_continuation", header(True, False, False, 8, 8)
+          + bytes([0x25 | 0x40, len(chat)]) + chat + b"\x80\x01\x00")
+    write("connection_deflate", "server_corrupt_then_garbage", header(False, False, False, 8, 8)
+          + hello + bytes([0x06, 20]) + chat[:20] + b"\x00\x00\x05" + bytes([0x08, 0xc1, 4]) + b"\x01\x02\x03\x04")
+
     # server_handshake: piece size, request bytes.
     write("server_handshake", "chrome", bytes([255]) + CHROME)
     write("server_handshake", "chrome_bytewise", bytes([0]) + CHROME)

@@ -3,8 +3,9 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
-# SECONDS_PER_TARGET defaults to 60; the targets default to all four
-# (frame_decode, connection_split, server_handshake, client_handshake; see
+# SECONDS_PER_TARGET defaults to 60; the targets default to all five
+# (frame_decode, connection_split, connection_deflate, server_handshake,
+# client_handshake; see
 # fuzz/fuzz_targets/*.rs for the invariants each asserts). Runs on the
 # stable toolchain (RUSTC_BOOTSTRAP=1 lets it take the nightly-only
 # sanitizer flags), one libFuzzer process per target, one after another.
@@ -30,7 +31,7 @@ set -uo pipefail
 
 SECONDS_PER_TARGET=${1:-60}
 shift || true
-ALL_TARGETS=(frame_decode connection_split server_handshake client_handshake)
+ALL_TARGETS=(frame_decode connection_split connection_deflate server_handshake client_handshake)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 SANITIZER=${FUZZ_SANITIZER:-none}
 JOBS=${FUZZ_JOBS:-1}
@@ -47,6 +48,7 @@ export RUSTC_BOOTSTRAP=1
 max_len() {
     case $1 in
         connection_split) echo 24576 ;; # room for 16 KiB pieces and frames
+        connection_deflate) echo 8192 ;; # ops build frames; a few KiB is dozens of them
         server_handshake | client_handshake) echo 8192 ;; # past the 4096-byte head limit
         *) echo 4096 ;;
     esac

@@ -250,11 +250,13 @@ pub struct Outcome {
     pub closed: bool,
 }
 
-fn utf8_dead(bytes: &[u8]) -> bool {
+/// Whether `bytes` can never become valid UTF-8, whatever follows.
+pub fn utf8_dead(bytes: &[u8]) -> bool {
     matches!(std::str::from_utf8(bytes), Err(e) if e.error_len().is_some())
 }
 
-fn close_code_valid(code: u16) -> bool {
+/// Whether a close code may appear on the wire.
+pub fn close_code_valid(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
@@ -424,6 +426,7 @@ pub fn tiny_config(auto_pong: bool) -> Config {
         max_handshake_size: 4096,
         auto_pong,
         max_buffered_amount: 1 << 20,
+        deflate: None,
     }
 }
 
@@ -436,6 +439,7 @@ pub fn unlimited_config(auto_pong: bool) -> Config {
         max_handshake_size: 4096,
         auto_pong,
         max_buffered_amount: 1 << 20,
+        deflate: None,
     }
 }
 
@@ -447,6 +451,7 @@ pub fn small_config(auto_pong: bool) -> Config {
         max_handshake_size: 4096,
         auto_pong,
         max_buffered_amount: 1 << 20,
+        deflate: None,
     }
 }
 
