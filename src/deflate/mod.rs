@@ -27,6 +27,9 @@ pub(crate) const EXTENSION_NAME: &str = "permessage-deflate";
 /// buffer; longer ones take it with them.
 const COPY_OUT_BELOW: usize = 4 * 1024;
 
+/// An inflate buffer up to this capacity is kept for the next message.
+const KEEP_BELOW: usize = 1024;
+
 /// The smallest and largest LZ77 window a peer may ask for (section 7.1.2).
 const MIN_WINDOW_BITS: u8 = 8;
 const MAX_WINDOW_BITS: u8 = 15;
@@ -409,15 +412,21 @@ impl Codec {
     /// The message inflated so far, handed out whole. A short one is
     /// copied out, so that a message kept for long holds only its own
     /// bytes, not the inflater's step of buffer; a long one takes the
-    /// buffer with it, without a copy. Either way the connection keeps no
-    /// inflate buffer between messages.
+    /// buffer with it, without a copy. The connection keeps the buffer
+    /// for the next message only when it is small (chat lines then cost
+    /// no allocation of their own for inflating), and
+    /// [`release`](Self::release) frees even that.
     pub(crate) fn take_inflated(&mut self) -> bytes::Bytes {
-        let inflated = std::mem::take(&mut self.inflated);
-        if inflated.len() <= COPY_OUT_BELOW {
-            bytes::Bytes::copy_from_slice(&inflated)
-        } else {
-            bytes::Bytes::from(inflated)
+        if self.inflated.len() > COPY_OUT_BELOW {
+            return bytes::Bytes::from(std::mem::take(&mut self.inflated));
         }
+        let data = bytes::Bytes::copy_from_slice(&self.inflated);
+        if self.inflated.capacity() <= KEEP_BELOW {
+            self.inflated.clear();
+        } else {
+            self.inflated = Vec::new();
+        }
+        data
     }
 
     /// Frees what holds nothing worth keeping: the codec state of a
