@@ -469,3 +469,42 @@ pub fn incompressible(len: usize, seed: u64) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Checks a client's handshake timeout: `Error::Timeout` naming `url`, in
+/// `url()` and in its message.
+pub fn assert_timeout_names(err: &Error, url: &str) {
+    assert!(
+        matches!(err, Error::Timeout { url: Some(u), .. } if u == url),
+        "{err:?}"
+    );
+    assert_eq!(err.url(), Some(url));
+    assert_eq!(
+        err.to_string(),
+        format!("timed out: opening handshake with {url}")
+    );
+}
+
+/// Checks a client's refusal by a server answering 403 "go away":
+/// `Error::Handshake` naming `url`, the status and the body.
+pub fn assert_refusal_names(err: &Error, url: &str) {
+    assert!(
+        matches!(
+            err,
+            Error::Handshake {
+                error: rfc6455::HandshakeError::Rejected { status: 403, .. },
+                url: Some(u),
+            } if u == url
+        ),
+        "{err:?}"
+    );
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&format!("handshake with {url} failed: ")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("HTTP 403") && shown.contains("go away"),
+        "{shown}"
+    );
+    assert!(std::error::Error::source(err).is_some());
+}
